@@ -1,10 +1,14 @@
-"""The `embedkit` command. Each subcommand lives in embedkit/commands/<name>.py and exposes
-`register(subparsers)`; heavy imports happen inside the command, so `--help` stays fast."""
+"""embedkit: build and benchmark sentence-embedding models for low-resource languages.
+
+Each subcommand lives in embedkit/commands/<name>.py and exposes `register(subparsers, common)`;
+heavy imports happen inside the command, so `--help` stays fast.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 
@@ -40,7 +44,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_libraries() -> None:
+    # Library chatter (weight-loading bars, prompt notices) drowns our own progress and messages.
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import logging
+
+    logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _quiet_libraries()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

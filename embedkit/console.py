@@ -27,7 +27,7 @@ def is_quiet() -> bool:
 
 def info(message: str) -> None:
     if not _quiet:
-        console.print(message)
+        console.print(message, soft_wrap=True, highlight=False)
 
 
 def progress(*extra_columns) -> Progress:

@@ -1,0 +1,69 @@
+"""Shared fixtures: real data paths, a tiny random model with the real XLM-R tokenizer, the default model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from embedkit.paths import shared_data_dir  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = shared_data_dir()
+    if not path.exists():
+        pytest.skip(f"real data folder {path} not present (set EMBEDKIT_SHARED_DATA)")
+    return path
+
+
+def build_tiny_model(folder: Path, hidden: int = 32, layers: int = 2, seed: int = 0) -> Path:
+    """A randomly initialised BERT encoder with the real multilingual tokenizer, as an ST folder."""
+    import torch
+    from sentence_transformers import SentenceTransformer, models
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    from embedkit.default_model.build import tokenizer_json_path, write_tokenizer_files
+
+    torch.manual_seed(seed)
+    hf_dir = folder / "hf"
+    write_tokenizer_files(hf_dir, tokenizer_json_path())
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(str(hf_dir))
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        intermediate_size=hidden * 2,
+        max_position_embeddings=128,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    BertModel(config).save_pretrained(str(hf_dir))
+    transformer = models.Transformer(str(hf_dir), max_seq_length=64)
+    pooling = models.Pooling(transformer.get_word_embedding_dimension(), "mean")
+    model = SentenceTransformer(modules=[transformer, pooling, models.Normalize()])
+    model.prompts = {"query": "query: ", "passage": "passage: "}
+    model.default_prompt_name = "query"
+    out = folder / "tiny-model"
+    model.save(str(out))
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """Path of a tiny random sentence-transformers model (2 layers, 32 dims, real tokenizer)."""
+    return build_tiny_model(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="session")
+def default_model() -> Path:
+    """The embedded default model (multilingual-e5-small), pulled into the user's cache once."""
+    from embedkit.default_model import ensure_default
+
+    return ensure_default()
