@@ -1,0 +1,629 @@
+"""Input formats: one small reader class per format, registered by name.
+
+A reader turns its inputs into `Record`s at (file, line) and reports a malformed line through
+`ctx.invalid(...)` (which stops a strict build). Readers of one-language rows (`stsb`, `tsv`, `csv`,
+`jsonl`, `text`, `hub`) yield named fields plus `lang`; readers of multilingual rows (`aligned`, `muse`,
+`babelnet`, `cldr`) yield `id`, `source` and `entries` [(lang, text, gloss)].
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import xml.parsers.expat
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from itertools import zip_longest
+from pathlib import Path
+from typing import Any, ClassVar
+
+from corpora.languages import lang_code, lang_in_name
+from corpora.records import BuildContext, Input, Record, read_lines, user_error
+from embedkit.errors import InputError, UserError
+
+FORMATS: dict[str, type[Reader]] = {}
+MUSE_SPLITS = {"all": (0, None), "train": (0, 5000), "test": (5000, 6500)}  # ranks of distinct source words
+
+
+def register(cls: type[Reader]) -> type[Reader]:
+    FORMATS[cls.name] = cls
+    return cls
+
+
+class Reader(ABC):
+    name: ClassVar[str]
+    multilingual: ClassVar[bool] = False
+    option_defaults: ClassVar[dict[str, Any]] = {}
+    builder_defaults: ClassVar[dict[str, Any]] = {}  # what the format declares for the kind (e.g. a scale)
+
+    def __init__(self, inputs: list[Input], langs: list[str], **options: Any):
+        self.langs = langs
+        self.options = {**self.option_defaults, **options}
+        self.inputs = self.resolve_langs(inputs, langs)
+
+    @classmethod
+    def sniff(cls, inp: Input) -> bool:
+        """True when `inp` is unmistakably in this format (used when --format is not given)."""
+        return False
+
+    def resolve_langs(self, inputs: list[Input], langs: list[str]) -> list[Input]:
+        """Give each input a language: its LANG= prefix, else its file name ('sts-dev-mr.tsv'), else the
+        --lang languages no other input claimed, in order (or the only --lang)."""
+        named = [inp.lang or lang_in_name(Path(inp.path).name) for inp in inputs]
+        unclaimed = [lang for lang in langs if lang not in named]
+        missing = [i for i, lang in enumerate(named) if lang is None]
+        if missing and len(langs) == 1:
+            named = [lang or langs[0] for lang in named]
+        elif missing and len(missing) == len(unclaimed):
+            for i, lang in zip(missing, unclaimed, strict=False):
+                named[i] = lang
+        elif missing:
+            raise user_error(
+                f"cannot tell the language of {inputs[missing[0]].path}",
+                "write it as LANG=PATH, or give one --lang per input in the same order",
+            )
+        for inp, lang in zip(inputs, named, strict=False):
+            if lang not in langs:
+                raise user_error(
+                    f"{inp.path} is in language {lang!r} (from {'LANG=' if inp.lang else 'its file name'}), "
+                    f"which is not in --lang {','.join(langs)}",
+                    "add it to --lang, or write the input as LANG=PATH",
+                )
+        return [Input(inp.path, lang) for inp, lang in zip(inputs, named, strict=False)]
+
+    @abstractmethod
+    def records(self, ctx: BuildContext) -> Iterator[Record]: ...
+
+    def files(self) -> list[Path]:
+        """The local files this reader reads (their sha256 goes into the manifest)."""
+        return [inp.file for inp in self.inputs]
+
+
+def _check_not_empty(count: int, path: Path, ctx: BuildContext) -> None:
+    if count == 0:
+        ctx.invalid(path, None, "empty input: no rows", "check the path and the --format")
+
+
+def _row_lang(fields: dict, inp: Input, path: Path, line: int, ctx: BuildContext) -> str | None:
+    if fields.get("lang"):
+        try:
+            return lang_code(str(fields["lang"]))
+        except UserError as exc:
+            ctx.invalid(path, line, f"unknown language {fields['lang']!r} in column 'lang'", exc.args[0])
+            return None
+    return inp.lang
+
+
+# ---------------------------------------------------------------- one-language rows
+
+
+@register
+class StsbReader(Reader):
+    """The STS-benchmark TSV: genre, file, year, idx, score, sentence1, sentence2 (no header; extra
+    trailing columns ignored). `idx` is read as an integer, so '0001' and '1' are the same key."""
+
+    name = "stsb"
+    builder_defaults = {"scale": (0.0, 5.0)}
+    columns = ("genre", "file", "year", "idx", "score", "sentence1", "sentence2")
+
+    @classmethod
+    def sniff(cls, inp: Input) -> bool:
+        if inp.file.suffix not in (".tsv", ".csv") or not inp.file.is_file():
+            return False
+        with open(inp.file, "rb") as handle:
+            first = handle.readline().decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r\n").split("\t")
+        return len(first) >= 7 and _is_number(first[4]) and first[3].strip().isdigit()
+
+    def records(self, ctx: BuildContext) -> Iterator[Record]:
+        for inp in self.inputs:
+            count = 0
+            for number, text in read_lines(inp.file, ctx):
+                if text is None:
+                    continue
+                parts = text.split("\t")
+                if len(parts) < 7:
+                    ctx.invalid(
+                        inp.file,
+                        number,
+                        f"expected 7 tab-separated fields ({', '.join(self.columns)}), found {len(parts)}",
+                    )
+                    continue
+                fields = dict(zip(self.columns, parts[:7], strict=False))
+                if not fields["idx"].strip().isdigit():
+                    ctx.invalid(inp.file, number, f"idx {fields['idx']!r} is not a whole number")
+                    continue
+                fields["idx"] = str(int(fields["idx"]))
+                fields["lang"] = inp.lang
+                count += 1
+                yield Record(inp.path, number, fields)
+            _check_not_empty(count, inp.file, ctx)
+
+
+class _HeaderReader(Reader):
+    """A delimited file whose first line names the columns."""
+
+    delimiter: ClassVar[str]
+
+    def rows(self, inp: Input, ctx: BuildContext) -> Iterator[tuple[int, list[str]]]:
+        for number, text in read_lines(inp.file, ctx):
+            if text is not None and text.strip():
+                yield number, text.split(self.delimiter)
+
+    def records(self, ctx: BuildContext) -> Iterator[Record]:
+        for inp in self.inputs:
+            header, count = None, 0
+            for number, values in self.rows(inp, ctx):
+                if header is None:
+                    header = [value.strip() for value in values]
+                    continue
+                if len(values) != len(header):
+                    ctx.invalid(
+                        inp.file,
+                        number,
+                        f"expected {len(header)} fields ({', '.join(header)}), found {len(values)}",
+                    )
+                    continue
+                fields = dict(zip(header, values, strict=False))
+                fields["lang"] = _row_lang(fields, inp, inp.file, number, ctx)
+                count += 1
+                yield Record(inp.path, number, fields)
+            _check_not_empty(count, inp.file, ctx)
+
+
+@register
+class TsvReader(_HeaderReader):
+    """Tab-separated with a header line; no quoting (sentences may hold raw quotes)."""
+
+    name = "tsv"
+    delimiter = "\t"
+
+    @classmethod
+    def sniff(cls, inp: Input) -> bool:
+        return inp.file.suffix == ".tsv"
+
+
+@register
+class CsvReader(_HeaderReader):
+    """Comma-separated with a header line, RFC 4180 quoting (a UTF-8 BOM is dropped)."""
+
+    name = "csv"
+    delimiter = ","
+
+    @classmethod
+    def sniff(cls, inp: Input) -> bool:
+        return inp.file.suffix == ".csv"
+
+    def rows(self, inp: Input, ctx: BuildContext) -> Iterator[tuple[int, list[str]]]:
+        return csv_rows(inp.file, ctx)
+
+
+def csv_rows(path: Path, ctx: BuildContext) -> Iterator[tuple[int, list[str]]]:
+    """(first line number, fields) of each non-blank CSV row; a quoted field may span lines."""
+    state: dict[str, int | None] = {"first": None, "last": None}
+
+    def lines() -> Iterator[str]:
+        for number, text in read_lines(path, ctx):
+            if text is not None:
+                state["first"] = state["first"] or number
+                state["last"] = number
+                yield text + "\n"
+
+    reader = csv.reader(lines())
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            ctx.invalid(path, state["last"], f"malformed CSV: {exc}")
+            return
+        number, state["first"] = state["first"], None
+        if values and any(value.strip() for value in values):
+            yield number, values
+
+
+@register
+class JsonlReader(Reader):
+    """One JSON object per line."""
+
+    name = "jsonl"
+
+    @classmethod
+    def sniff(cls, inp: Input) -> bool:
+        return inp.file.suffix == ".jsonl"
+
+    def records(self, ctx: BuildContext) -> Iterator[Record]:
+        for inp in self.inputs:
+            count = 0
+            for number, text in read_lines(inp.file, ctx):
+                if text is None or not text.strip():
+                    continue
+                try:
+                    fields = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    ctx.invalid(inp.file, number, f"malformed JSON ({exc.msg} at column {exc.colno})")
+                    continue
+                if not isinstance(fields, dict):
+                    ctx.invalid(inp.file, number, f"expected a JSON object, found {type(fields).__name__}")
+                    continue
+                fields["lang"] = _row_lang(fields, inp, inp.file, number, ctx)
+                count += 1
+                yield Record(inp.path, number, fields)
+            _check_not_empty(count, inp.file, ctx)
+
+
+@register
+class TextReader(Reader):
+    """Plain text, one text per line (field `text`)."""
+
+    name = "text"
+
+    def records(self, ctx: BuildContext) -> Iterator[Record]:
+        for inp in self.inputs:
+            count = 0
+            for number, text in read_lines(inp.file, ctx):
+                if text is None:
+                    continue
+                count += 1
+                yield Record(inp.path, number, {"text": text, "lang": inp.lang})
+            _check_not_empty(count, inp.file, ctx)
+
+
+@register
+class HubReader(Reader):
+    """A Hugging Face Hub dataset by id, loaded with `datasets.load_dataset` (cached copies work offline).
+
+    Options: `hub_config` (a config name; `{lang}` in it loads one config per --lang, as IndicXNLI's
+    per-language configs), `split` (default train). ClassLabel columns are read as their label names.
+    """
+
+    name = "hub"
+    option_defaults = {"hub_config": None, "split": "train"}
+
+    @classmethod
+    def sniff(cls, inp: Input) -> bool:
+        return not Path(inp.path).exists() and re.fullmatch(r"[\w.-]+/[\w.-]+", inp.path) is not None
+
+    def resolve_langs(self, inputs: list[Input], langs: list[str]) -> list[Input]:
+        return inputs
+
+    def files(self) -> list[Path]:
+        return []
+
+    def configs(self, inp: Input) -> list[tuple[str | None, str | None]]:
+        config = self.options["hub_config"]
+        if config and "{lang}" in config:
+            return [(lang, config.format(lang=lang)) for lang in self.langs]
+        lang = inp.lang or (self.langs[0] if len(self.langs) == 1 else None)
+        return [(lang, config)]
+
+    def records(self, ctx: BuildContext) -> Iterator[Record]:
+        import datasets
+
+        split = self.options["split"]
+        for inp in self.inputs:
+            for lang, config in self.configs(inp):
+                where = f"{inp.path}[{config or 'default'}/{split}]"
+                try:
+                    data = datasets.load_dataset(inp.path, name=config, split=split)
+                except Exception as exc:
+                    offline = datasets.config.HF_HUB_OFFLINE
+                    raise user_error(
+                        f"cannot load Hub dataset {where}: {type(exc).__name__}: {exc}",
+                        "the Hub is offline (HF_HUB_OFFLINE=1): unset it to download, or pass local files"
+                        if offline
+                        else "check the dataset id, --hub-config and --split",
+                    ) from None
+                labels = {
+                    name: feature.names
+                    for name, feature in data.features.items()
+                    if isinstance(feature, datasets.ClassLabel)
+                }
+                count = 0
+                for number, row in enumerate(data, 1):
+                    fields = dict(row)
+                    for name, names in labels.items():
+                        value = fields[name]
+                        fields[name] = names[value] if 0 <= value < len(names) else str(value)
+                    fields["lang"] = lang if "lang" not in row else _row_lang(row, inp, where, number, ctx)
+                    count += 1
+                    yield Record(where, number, fields)
+                _check_not_empty(count, Path(where), ctx)
+
+
+# ---------------------------------------------------------------- multilingual rows
+
+
+def _without_lang(name: str) -> str:
+    """The file name without its last language code: 'tatoeba.ben-eng.ben' -> 'tatoeba.ben-eng'."""
+    parts = re.split(r"([._-])", name)
+    for i in range(len(parts) - 1, -1, -1):
+        if lang_in_name(parts[i]) is not None and parts[i] not in "._-":
+            return "".join(parts[: max(i - 1, 0)] + parts[i + 1 :])
+    return name
+
+
+@register
+class AlignedReader(Reader):
+    """Two or more line-aligned plain-text files (Tatoeba, FLORES, NTREX, TICO, the si/ta/en lexicons).
+
+    Each file's language comes from LANG=PATH or its name (`.hi`, `-mr`, `.hin.txt`). Files in the same
+    folder whose names differ only in that language code form one aligned group (`en-hi/x.en` with
+    `en-hi/x.hi`); in a folder where some file matches no other, all the inputs of that folder form one
+    group (NTREX's `newstest2019-src.eng.txt` with the `newstest2019-ref.<lang>.txt` files). Files of a
+    group must have the same number of lines. A line's `id` is its group and its text in the earliest
+    --lang language, so the lines of a dictionary that translate the same word form one synset.
+    """
+
+    name = "aligned"
+    multilingual = True
+
+    def groups(self) -> list[tuple[str, list[Input]]]:
+        """(name, files) of each aligned group, in input order."""
+        keyed: dict[tuple[str, str], list[Input]] = {}
+        for inp in self.inputs:
+            keyed.setdefault((str(inp.file.parent), _without_lang(inp.file.name)), []).append(inp)
+        lonely = {folder for (folder, _), members in keyed.items() if len(members) == 1}
+        groups: dict[str, list[Input]] = {}
+        for (folder, name), members in keyed.items():
+            key = Path(folder).name if folder in lonely else f"{Path(folder).name}/{name}"
+            groups.setdefault(key, []).extend(members)
+        for name, members in groups.items():
+            if len(members) < 2:
+                raise user_error(
+                    f"aligned input {members[0].path} has no partner file",
+                    "give two or more line-aligned files, one per language",
+                )
+            langs = [inp.lang for inp in members]
+            twice = next((lang for lang in langs if langs.count(lang) > 1), None)
+            if twice:
+                paths = ", ".join(inp.path for inp in members if inp.lang == twice)
+                raise user_error(f"two aligned files in language {twice!r} in group {name}: {paths}")
+        return list(groups.items())
+
+    def records(self, ctx: BuildContext) -> Iterator[Record]:
+        for name, group in self.groups():
+            streams = [read_lines(inp.file, ctx) for inp in group]
+            count = 0
+            for lines in zip_longest(*streams):
+                ended = [inp for inp, line in zip(group, lines, strict=False) if line is None]
+                number = next(line[0] for line in lines if line is not None)
+                if ended:
+                    longer = next(inp for inp, line in zip(group, lines, strict=False) if line is not None)
+                    ctx.invalid(
+                        longer.file,
+                        number,
+                        f"{ended[0].file} has no line {number}",
+                        "aligned files must have the same number of lines",
+                    )
+                    continue
+                if any(text is None for _, text in lines):
+                    continue  # undecodable line, already reported
+                count += 1
+                entries = [(inp.lang, text, "") for inp, (_, text) in zip(group, lines, strict=False)]
+                pivot = min(entries, key=lambda entry: self.langs.index(entry[0]))[1].strip().casefold()
+                fields = {"id": f"{name}:{pivot}", "source": name, "entries": entries}
+                yield Record(group[0].path, number, fields)
+            _check_not_empty(count, group[0].file, ctx)
+
+
+@register
+class MuseReader(Reader):
+    """MUSE bilingual dictionaries, `source target` (MUSE) or `target @ source` (hunalign); the layout
+    is read from each file's first line and every line must follow it. Languages come from the file
+    name `<src>-<tgt>.dict` (else from --lang src,tgt). Entries keep MUSE's frequency order.
+
+    Option `muse_split`: `all`, `train` (entries of the first 5000 distinct source words) or `test`
+    (distinct source words 5000-6500), the standard MUSE split reconstructed from the full dictionaries.
+    """
+
+    name = "muse"
+    multilingual = True
+    option_defaults = {"muse_split": "all"}
+
+    @classmethod
+    def sniff(cls, inp: Input) -> bool:
+        return inp.file.suffix == ".dict"
+
+    def resolve_langs(self, inputs: list[Input], langs: list[str]) -> list[Input]:
+        if self.options["muse_split"] not in MUSE_SPLITS:
+            raise user_error(
+                f"unknown MUSE split {self.options['muse_split']!r}", f"use one of {', '.join(MUSE_SPLITS)}"
+            )
+        return inputs
+
+    def pair_langs(self, path: Path) -> tuple[str, str]:
+        found = re.match(r"([A-Za-z]{2,3})-([A-Za-z]{2,3})(?:\.|$)", path.name)
+        if found:
+            return lang_code(found.group(1)), lang_code(found.group(2))
+        if len(self.langs) == 2:
+            return self.langs[0], self.langs[1]
+        raise user_error(
+            f"cannot tell the languages of {path}", "name it <src>-<tgt>.dict or pass --lang SRC,TGT"
+        )
+
+    def records(self, ctx: BuildContext) -> Iterator[Record]:
+        low, high = MUSE_SPLITS[self.options["muse_split"]]
+        for inp in self.inputs:
+            src, tgt = self.pair_langs(inp.file)
+            ranks: dict[str, int] = {}
+            hunalign, count = None, 0
+            for number, text in read_lines(inp.file, ctx):
+                if text is None or not text.strip():
+                    continue
+                if hunalign is None:
+                    hunalign = " @ " in text
+                if hunalign:
+                    parts = text.split(" @ ")
+                    expected = "'target @ source' (this file's layout, from its first line)"
+                    pair = (parts[1].strip(), parts[0].strip()) if len(parts) == 2 else None
+                else:
+                    parts = text.split()
+                    expected = "'source target' (this file's layout, from its first line)"
+                    pair = (parts[0], parts[1]) if len(parts) == 2 else None
+                if pair is None or not all(pair):
+                    ctx.invalid(inp.file, number, f"expected {expected}, found {text!r}")
+                    continue
+                source, target = pair
+                rank = ranks.setdefault(source, len(ranks))
+                count += 1
+                if rank < low or (high is not None and rank >= high):
+                    ctx.count_in()
+                    ctx.drop("outside_muse_split")
+                    continue
+                entries = [(src, source, ""), (tgt, target, "")]
+                fields = {
+                    "id": f"muse:{src}-{tgt}:{source}",
+                    "source": f"muse:{inp.file.name}",
+                    "entries": entries,
+                }
+                yield Record(inp.path, number, fields)
+            _check_not_empty(count, inp.file, ctx)
+
+
+def muse_source_words(path: Path, split: str = "test") -> tuple[str, set[str]]:
+    """(source language, source words) of one MUSE split of a dictionary; for exclusion lists."""
+    reader = MuseReader([Input(str(path))], [], muse_split=split)
+    words = {record.fields["entries"][0][1] for record in reader.records(BuildContext())}
+    return reader.pair_langs(path)[0], words
+
+
+@register
+class BabelnetReader(Reader):
+    """The babelbert-dataset CSV: `synsetID, lang1, lang2, word1, word2, sent1, sent2` with that header;
+    sent1/sent2 are the glosses. BabelNet lemmas write spaces as `_`, read back as spaces."""
+
+    name = "babelnet"
+    multilingual = True
+    header = ("synsetid", "lang1", "lang2", "word1", "word2", "sent1", "sent2")
+
+    @classmethod
+    def sniff(cls, inp: Input) -> bool:
+        if inp.file.suffix != ".csv" or not inp.file.is_file():
+            return False
+        with open(inp.file, encoding="utf-8-sig", errors="replace") as handle:
+            first = handle.readline().strip().lower().replace(" ", "")
+        return first.startswith(",".join(cls.header[:5]))
+
+    def resolve_langs(self, inputs: list[Input], langs: list[str]) -> list[Input]:
+        return inputs
+
+    def records(self, ctx: BuildContext) -> Iterator[Record]:
+        for inp in self.inputs:
+            count, header = 0, None
+            for number, values in csv_rows(inp.file, ctx):
+                if header is None:
+                    header = tuple(value.strip().lower() for value in values)
+                    if header != self.header:
+                        raise InputError(inp.file, number, f"expected the header {','.join(self.header)}")
+                    continue
+                if len(values) != len(self.header):
+                    ctx.invalid(
+                        inp.file,
+                        number,
+                        f"expected {len(self.header)} fields ({', '.join(self.header)}), found {len(values)}",
+                    )
+                    continue
+                synset, lang1, lang2, word1, word2, gloss1, gloss2 = (value.strip() for value in values)
+                try:
+                    lang1, lang2 = lang_code(lang1), lang_code(lang2)
+                except UserError as exc:
+                    ctx.invalid(inp.file, number, exc.args[0])
+                    continue
+                entries = [(lang1, word1.replace("_", " "), gloss1), (lang2, word2.replace("_", " "), gloss2)]
+                count += 1
+                yield Record(
+                    str(inp.file),
+                    number,
+                    {"id": synset, "source": f"babelnet:{inp.file.name}", "entries": entries},
+                )
+            _check_not_empty(count, inp.file, ctx)
+
+
+@register
+class CldrReader(Reader):
+    """CLDR emoji annotations (common/annotations/<lang>.xml): each emoji is a synset whose words are
+    its short names (type="tts") in each language. INPUT is the annotations folder (one <lang>.xml per
+    --lang is read) or the XML files themselves."""
+
+    name = "cldr"
+    multilingual = True
+
+    @classmethod
+    def sniff(cls, inp: Input) -> bool:
+        return inp.file.suffix == ".xml" or (inp.file.is_dir() and any(inp.file.glob("*.xml")))
+
+    def resolve_langs(self, inputs: list[Input], langs: list[str]) -> list[Input]:
+        files: list[Input] = []
+        for inp in inputs:
+            if inp.file.is_dir():
+                for lang in langs:
+                    path = inp.file / f"{lang}.xml"
+                    if not path.is_file():
+                        raise user_error(
+                            f"no CLDR annotations for {lang!r} in {inp.file}", f"expected {path}"
+                        )
+                    files.append(Input(str(path), lang))
+            else:
+                files.append(Input(inp.path, inp.lang or lang_code(inp.file.stem.split("_")[0])))
+        return files
+
+    def parse(self, inp: Input, ctx: BuildContext) -> dict[str, tuple[str, int]]:
+        """{emoji: (short name, line)} of one file."""
+        names: dict[str, tuple[str, int]] = {}
+        state: dict[str, Any] = {"cp": None, "text": []}
+        parser = xml.parsers.expat.ParserCreate("UTF-8")
+
+        def start(tag: str, attrs: dict[str, str]) -> None:
+            if tag == "annotation" and attrs.get("type") == "tts":
+                state.update(cp=attrs.get("cp"), line=parser.CurrentLineNumber, text=[])
+
+        def end(tag: str) -> None:
+            if tag == "annotation" and state["cp"]:
+                names.setdefault(state["cp"], ("".join(state["text"]).strip(), state["line"]))
+                state["cp"] = None
+
+        def chars(data: str) -> None:
+            if state["cp"]:
+                state["text"].append(data)
+
+        parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, chars
+        try:
+            with open(inp.file, "rb") as handle:
+                parser.ParseFile(handle)
+        except xml.parsers.expat.ExpatError as exc:
+            ctx.invalid(inp.file, exc.lineno, f"malformed XML: {xml.parsers.expat.ErrorString(exc.code)}")
+            return {}
+        _check_not_empty(len(names), inp.file, ctx)
+        return names
+
+    def records(self, ctx: BuildContext) -> Iterator[Record]:
+        parsed = [(inp, self.parse(inp, ctx)) for inp in self.inputs]
+        first, first_names = parsed[0]
+        for cp, (_, line) in first_names.items():
+            entries = [(inp.lang, names[cp][0], "") for inp, names in parsed if cp in names]
+            yield Record(str(first.file), line, {"id": f"cldr:{cp}", "source": "cldr", "entries": entries})
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+DETECTION_ORDER = ("hub", "cldr", "muse", "jsonl", "babelnet", "stsb", "csv", "tsv")
+
+
+def detect_format(inputs: list[Input], plain_text: str) -> str:
+    """The format every input is unmistakably in, else `plain_text` (the kind's plain-text format)."""
+    found = {
+        next((name for name in DETECTION_ORDER if FORMATS[name].sniff(inp)), plain_text) for inp in inputs
+    }
+    if len(found) > 1:
+        raise user_error(
+            f"the inputs look like different formats ({', '.join(sorted(found))})", "pass --format"
+        )
+    return found.pop()
