@@ -49,5 +49,13 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m benchmarks
 
+# make tune RECIPE=recipes/tune-smoke.yaml TRIALS=4 [TUNE_OUT=runs/tune/x] [TUNE_ARGS="--final --storage URL"]
+# Run it again to resume the study; run it in several shells at once to share it (see README).
+TRIALS ?= 20
+TUNE_OUT ?= runs/tune/$(basename $(notdir $(RECIPE)))
+tune: $(STAMP)
+	@test -n "$(RECIPE)" || { echo "usage: make tune RECIPE=recipes/x.yaml TRIALS=20 [TUNE_OUT=DIR]" >&2; exit 2; }
+	$(BIN)/embedkit tune $(RECIPE) --trials $(TRIALS) --out $(TUNE_OUT) $(TUNE_ARGS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -51,8 +51,10 @@ def _hub_snapshot(repo_id: str) -> Path:
     try:
         return Path(snapshot_download(repo_id, local_files_only=_offline()))
     except Exception as exc:
-        mode = "HF_HUB_OFFLINE is set and it is not in the local Hub cache" if _offline() else (
-            "the Hugging Face Hub could not be reached or has no such repository"
+        mode = (
+            "HF_HUB_OFFLINE is set and it is not in the local Hub cache"
+            if _offline()
+            else ("the Hugging Face Hub could not be reached or has no such repository")
         )
         raise UserError(
             f"model {repo_id!r}: tried 'default', a local folder and the Hub id; {mode} "
@@ -69,4 +71,6 @@ def load_model(spec: str, *, device: str | None = None, **kwargs) -> SentenceTra
     try:
         return SentenceTransformer(str(path), device=device, local_files_only=True, **kwargs)
     except Exception as exc:
-        raise UserError(f"model {spec!r}: the folder {path} does not load: {type(exc).__name__}: {exc}") from None
+        raise UserError(
+            f"model {spec!r}: the folder {path} does not load: {type(exc).__name__}: {exc}"
+        ) from None

@@ -22,7 +22,9 @@ def register(sub, common) -> None:
     parser.add_argument("--input", "-i", type=Path, required=True, help="text file, one sentence per line")
     parser.add_argument("--output", "-o", type=Path, required=True, help="FILE.npy or FILE.parquet")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--prompt", default=None, help="prompt name of the model, or 'none' (default: the model's default)")
+    parser.add_argument(
+        "--prompt", default=None, help="prompt name of the model, or 'none' (default: the model's default)"
+    )
     parser.add_argument("--no-normalize", action="store_true", help="keep raw (not L2-normalised) embeddings")
     parser.set_defaults(func=run)
 
@@ -41,8 +43,14 @@ def encode_lines(model, lines: list[str], batch_size: int, prompt: str | None, n
         for start in range(0, len(lines), chunk):
             batch = lines[start : start + chunk]
             parts.append(
-                model.encode(batch, batch_size=batch_size, normalize_embeddings=normalize,
-                             convert_to_numpy=True, show_progress_bar=False, **kwargs)  # fmt: skip
+                model.encode(
+                    batch,
+                    batch_size=batch_size,
+                    normalize_embeddings=normalize,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                    **kwargs,
+                )  # fmt: skip
             )
             bar.advance(task, len(batch))
     return np.concatenate(parts).astype(np.float32)
@@ -68,7 +76,9 @@ def run(args: argparse.Namespace) -> int:
     lines = read_lines(args.input)
     model = load_model(args.model)
     if args.prompt not in (None, "none") and args.prompt not in model.prompts:
-        raise UserError(f"--prompt {args.prompt!r}: the model has prompts {sorted(model.prompts)} (or use 'none')")
+        raise UserError(
+            f"--prompt {args.prompt!r}: the model has prompts {sorted(model.prompts)} (or use 'none')"
+        )
     if args.no_normalize:
         drop_normalize(model)
     embeddings = encode_lines(model, lines, args.batch_size, args.prompt, not args.no_normalize)

@@ -30,7 +30,9 @@ def register(sub, common) -> None:
         "the tokenizer fertility (subwords per word) and [UNK] rate on sample text.",
     )
     inspect.add_argument("model", help="'default', a local folder or a Hugging Face Hub id")
-    inspect.add_argument("--langs", default="hi,mr,ta,te,bn,si,en", help="languages of the shipped probe sentences")
+    inspect.add_argument(
+        "--langs", default="hi,mr,ta,te,bn,si,en", help="languages of the shipped probe sentences"
+    )
     inspect.add_argument("--text", type=Path, nargs="+", default=[], help="text files, one sentence per line")
     inspect.add_argument("--json", action="store_true", help="print JSON instead of tables")
     inspect.set_defaults(func=run_inspect)

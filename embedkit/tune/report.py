@@ -1,0 +1,242 @@
+"""What a finished study leaves in DIR: best.yaml, best-model/, best.json, trials.csv, plots/, a table.
+
+best.yaml is the best trial's resolved recipe without its search block: `embedkit train DIR/best.yaml`
+trains that trial again (same seed, same data, same values) and reaches its dev score.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from embedkit.atomic import atomic_dir, write_text_atomic
+from embedkit.console import console, info
+from embedkit.errors import EmbedkitError
+from embedkit.tune.space import trial_recipe
+from embedkit.tune.study import RETRY_OF, RUN_DIR, WORKER, Worker
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.trial import FrozenTrial
+
+BEST_RECIPE, BEST_MODEL, BEST_FILE, FINAL_RUN = "best.yaml", "best-model", "best.json", "final"
+PLOTS = ("optimization_history", "param_importances", "parallel_coordinate")
+
+
+def finish(worker: Worker, storage_url: str | None) -> Path:
+    """Write the study's results into worker.out; return the path of best.yaml."""
+    from optuna.trial import TrialState
+
+    study, out = worker.study, worker.out
+    if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        raise EmbedkitError(f"study {study.study_name!r}: no trial completed (all pruned or failed)")
+    best = study.best_trial
+    recipe = trial_recipe(worker.recipe_path, worker.overrides, best.params)
+    resolved = recipe.resolved()
+    resolved.pop("search", None)
+    write_text_atomic(out / BEST_RECIPE, _best_yaml(resolved, worker, best))
+
+    summary = {
+        "study": study.study_name,
+        "storage": _storage_text(storage_url, out),
+        "metric": worker.space.metric,
+        "direction": worker.space.direction,
+        "baseline": study.user_attrs.get("baseline"),
+        "best_trial": best.number,
+        "value": best.value,
+        "params": best.params,
+        "metrics": best.user_attrs.get("metrics"),
+        "recipe": BEST_RECIPE,
+    }
+    summary.update(_best_model(worker, best))
+    write_text_atomic(out / BEST_FILE, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    study.trials_dataframe().to_csv(out / "trials.csv", index=False)
+    write_plots(study, out / "plots", worker.space.metric)
+    print_table(study, worker)
+    return out / BEST_RECIPE
+
+
+def _best_yaml(resolved: dict[str, Any], worker: Worker, best: FrozenTrial) -> str:
+    header = [
+        f"# Best trial ({best.number}) of study {worker.study.study_name!r}, tuned by `embedkit tune "
+        f"{worker.recipe_path}`:",
+        f"#   {worker.space.metric} = {best.value:.6f} on the dev set of stage "
+        f"{worker.base.stage_names()[worker.space.stage_index]!r}",
+        *(f"#   {key} = {value!r}" for key, value in best.params.items()),
+        f"# Train it again (same seed, same data): embedkit train {worker.out / BEST_RECIPE} --out RUN",
+    ]
+    body = yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True, width=110)
+    return "\n".join(header) + "\n" + body
+
+
+def _best_model(worker: Worker, best: FrozenTrial) -> dict[str, Any]:
+    """DIR/best-model: the best trial's own model (hard links, no copy), or with --final one retrained
+    from DIR/best.yaml, exactly as `embedkit train` would, into DIR/final (a full training run folder)."""
+    out = worker.out
+    record_path = out / BEST_FILE
+    before = json.loads(record_path.read_text(encoding="utf-8")) if record_path.exists() else {}
+    if worker.final:
+        final = _retrain(worker)
+        _link_model(final / "model", out / BEST_MODEL)
+        worker.tidy_models()  # with --final no trial keeps its model
+        run = json.loads((final / "run.json").read_text(encoding="utf-8"))
+        value = run["stages"][worker.space.stage_index]["metrics"].get(worker.space.metric)
+        info(
+            f"retrained best trial: {worker.space.metric} {value:.4f} (trial {best.number}: {best.value:.4f})"
+        )
+        return {"model": BEST_MODEL, "model_from": FINAL_RUN, "final_value": value}
+    if before.get("model_from") == f"trial {best.number}" and (out / BEST_MODEL).exists():
+        return {"model": BEST_MODEL, "model_from": before["model_from"]}
+    source = Path(best.user_attrs.get(RUN_DIR, "")) / "model"
+    host = best.user_attrs.get(WORKER, {}).get("host")
+    if host == socket.gethostname() and source.is_dir():
+        _link_model(source, out / BEST_MODEL)
+        return {"model": BEST_MODEL, "model_from": f"trial {best.number}"}
+    info(
+        f"the best trial's model is not here (trial {best.number} ran on {host} in {source.parent}); "
+        "run again with --final to train it here from best.yaml"
+    )
+    return {"model": None, "model_from": None}
+
+
+def _retrain(worker: Worker) -> Path:
+    """Train best.yaml into DIR/final, reusing a finished (or resuming an unfinished) run of it."""
+    from trainers.recipe import load_recipe
+    from trainers.run import train
+
+    recipe = load_recipe(worker.out / BEST_RECIPE)
+    final = worker.out / FINAL_RUN
+    resolved = recipe.resolved()
+    run_file, saved = final / "run.json", final / "checkpoints" / "recipe.json"
+    if run_file.exists() and json.loads(run_file.read_text(encoding="utf-8"))["recipe"] == resolved:
+        return final
+    resume = saved.exists() and json.loads(saved.read_text(encoding="utf-8")) == resolved
+    if final.exists() and not resume:
+        shutil.rmtree(final)  # a run of an earlier best trial
+    info(f"--final: training the best trial's recipe into {final}")
+    train(recipe, final, resume=resume, show_progress=worker.show_progress)
+    return final
+
+
+def _link_model(source: Path, target: Path) -> None:
+    with atomic_dir(target, replace=True) as tmp:
+        shutil.copytree(source, tmp, dirs_exist_ok=True, copy_function=_link_or_copy)
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # another file system, or links not allowed
+        shutil.copy2(src, dst)
+
+
+def _storage_text(url: str | None, out: Path) -> str:
+    from embedkit.tune.study import STUDY_DB, masked
+
+    return masked(url) if url else f"sqlite:///{(out / STUDY_DB).resolve()}"
+
+
+# --- plots ------------------------------------------------------------------------------------------
+
+
+def write_plots(study: optuna.Study, folder: Path, metric: str = "Objective Value") -> list[str]:
+    """Optuna's history, parameter-importance and parallel-coordinate plots, as HTML (plotly; its
+    script written once beside them, so they open offline) and PNG (matplotlib). Returns what was
+    skipped and why (e.g. importances need two finished trials)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import optuna.visualization as plotly_plots
+    import optuna.visualization.matplotlib as mpl_plots
+
+    skipped = []
+    with atomic_dir(folder, replace=True) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # optuna's matplotlib plots are marked experimental
+        for name in PLOTS:
+            try:
+                figure = getattr(plotly_plots, f"plot_{name}")(study, target_name=metric)
+                figure.write_html(tmp / f"{name}.html", include_plotlyjs="directory")
+            except ImportError:
+                skipped.append(f"{name}.html (plotly is not installed)")
+            except Exception as exc:
+                skipped.append(f"{name}.html ({exc})")
+            try:
+                axes = getattr(mpl_plots, f"plot_{name}")(study, target_name=metric)
+                figure = axes.flat[0].figure if hasattr(axes, "flat") else axes.figure
+                figure.savefig(tmp / f"{name}.png", dpi=120, bbox_inches="tight")
+                plt.close(figure)
+            except Exception as exc:
+                skipped.append(f"{name}.png ({exc})")
+    for item in skipped:
+        info(f"plot skipped: {item}")
+    return skipped
+
+
+# --- the summary table ------------------------------------------------------------------------------
+
+
+def print_table(study: optuna.Study, worker: Worker) -> None:
+    from rich.table import Table
+
+    from embedkit.console import is_quiet
+
+    if is_quiet():
+        return
+    trials = study.get_trials(deepcopy=False)
+    best = study.best_trial.number
+    names = list(worker.space.params)
+    headers = short_names(names)
+    reruns = {t.user_attrs[RETRY_OF]: t.number for t in trials if RETRY_OF in t.user_attrs}
+    baseline = study.user_attrs.get("baseline")
+    title = f"study {study.study_name}: {worker.space.direction} {worker.space.metric}"
+    if baseline is not None:
+        title += f" (base model {baseline:.4f})"
+    table = Table(title=title, caption=", ".join(f"{short} = {name}" for name, short in headers.items()))
+    for column in ("trial", "state", worker.space.metric, *headers.values(), "min"):
+        table.add_column(column, justify="left" if column == "state" else "right", no_wrap=True)
+    table.add_column("note", overflow="fold")
+    for trial in trials:
+        value = "" if trial.value is None else f"{trial.value:.4f}"
+        minutes = f"{trial.duration.total_seconds() / 60:.1f}" if trial.duration else ""
+        notes = []
+        if trial.number == best:
+            notes.append("best")
+        if RETRY_OF in trial.user_attrs:
+            notes.append(f"re-run of {trial.user_attrs[RETRY_OF]}")
+        if trial.number in reruns:
+            notes.append(f"interrupted, re-run as {reruns[trial.number]}")
+        if trial.state.name == "PRUNED" and trial.last_step is not None:
+            notes.append(f"at dev eval {trial.last_step}")
+        params = [_cell(trial.params.get(name)) for name in names]
+        style = "bold green" if trial.number == best else None
+        table.add_row(
+            str(trial.number), trial.state.name, value, *params, minutes, ", ".join(notes), style=style
+        )
+    console.print(table)
+
+
+def short_names(keys: list[str]) -> dict[str, str]:
+    """Each dotted key by its shortest unique tail: stages.0.lr -> lr (stages.1.lr stays whole-ish)."""
+    short = {}
+    for key in keys:
+        parts = key.split(".")
+        for size in range(1, len(parts) + 1):
+            tail = ".".join(parts[-size:])
+            if sum(other == tail or other.endswith("." + tail) for other in keys) == 1:
+                short[key] = tail
+                break
+    return short
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    return f"{value:.3g}" if isinstance(value, float) else str(value)

@@ -1,0 +1,191 @@
+"""embedkit's task types: mteb's abstract tasks whose data comes from local files (or a registry package, or a
+Hub dataset with the same files) instead of a Hub dataset in mteb's layout.
+
+Each type only overrides data loading; scoring is mteb's own. A concrete task is a subclass with a declarative
+`TaskMetadata` (its `dataset["path"]` is the data source, see `mteb_tasks.sources`) plus a few class
+attributes naming its files. `eval_langs` is always a dict, so every language (pair) is an mteb subset and
+gets its own row in results and reports.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from datasets import Dataset
+from mteb.abstasks import AbsTaskPairClassification, AbsTaskRetrieval, AbsTaskSTS
+from mteb.abstasks.text.bitext_mining import AbsTaskBitextMining
+from mteb.timing import TimingStack
+
+from mteb_tasks.readers import DictionaryFormat, TableFormat, read_aligned, read_dictionary, read_scored_pairs
+from mteb_tasks.sources import resolve_source
+
+logger = logging.getLogger(__name__)
+
+
+class LocalDataTask:
+    """Mixin: load every selected subset and eval split from the task's data source."""
+
+    def load_data(
+        self, num_proc: int | None = None, *, timer: TimingStack | None = None, **kwargs: Any
+    ) -> None:
+        if self.data_loaded:
+            return
+        timer = timer or TimingStack()
+        name = self.metadata.name
+        with timer("Data loading", log_message=f"Loading dataset {name}..."):
+            root = resolve_source(self.metadata.dataset["path"], task=name)
+            self.dataset = {
+                subset: {split: self.load_split(root, subset, split) for split in self.eval_splits}
+                for subset in self.hf_subsets
+            }
+        self.data_loaded = True
+
+    def load_split(self, root: Path, subset: str, split: str) -> Any:
+        raise NotImplementedError
+
+
+class ParallelBitextMining(LocalDataTask, AbsTaskBitextMining):
+    """Bitext mining: for each sentence1 find its translation among all sentence2 of the subset (mteb's
+    F1)."""
+
+    def read_pairs(self, root: Path, subset: str, split: str) -> tuple[list[str], list[str]]:
+        raise NotImplementedError
+
+    def load_split(self, root: Path, subset: str, split: str) -> Dataset:
+        sentences1, sentences2 = self.read_pairs(root, subset, split)
+        return Dataset.from_dict({"sentence1": sentences1, "sentence2": sentences2})
+
+
+class AlignedFilesBitextMining(ParallelBitextMining):
+    """Bitext mining over two line-aligned files per subset (Tatoeba, FLORES and NTREX layouts)."""
+
+    # subset -> (sentence1 file, sentence2 file), relative to the data source
+    files: ClassVar[Mapping[str, tuple[str, str]]]
+
+    def read_pairs(self, root: Path, subset: str, split: str) -> tuple[list[str], list[str]]:
+        first, second = self.files[subset]
+        return read_aligned(root / first, root / second)
+
+
+class ScoredPairsSTS(LocalDataTask, AbsTaskSTS):
+    """STS and word similarity: Spearman correlation of cosine similarity with human scores."""
+
+    files: ClassVar[Mapping[str, str]]  # subset -> file under the source
+    table: ClassVar[TableFormat]
+
+    @property
+    def min_score(self) -> float:  # used by mteb to normalise scores
+        return self.table.min_score
+
+    @property
+    def max_score(self) -> float:
+        return self.table.max_score
+
+    def load_split(self, root: Path, subset: str, split: str) -> Dataset:
+        rows = read_scored_pairs(root / self.files[subset], self.table)
+        text1, text2, score = zip(*rows, strict=True)
+        return Dataset.from_dict({"sentence1": list(text1), "sentence2": list(text2), "score": list(score)})
+
+
+@dataclass(frozen=True)
+class RankRange:
+    """Test words = distinct source words number `start` to `stop - 1` in file order (the MUSE convention:
+    dictionaries are sorted by source-word frequency; 0-5000 train, 5000-6500 test)."""
+
+    start: int
+    stop: int
+
+    def select(self, sources: list[str]) -> list[str]:
+        if len(sources) < self.stop:
+            raise ValueError(
+                f"the dictionary has {len(sources)} distinct source words, fewer than {self.stop}"
+            )
+        return sources[self.start : self.stop]
+
+
+@dataclass(frozen=True)
+class EveryNth:
+    """Test words = every n-th distinct source word in file order (for dictionaries in alphabetical order)."""
+
+    n: int
+    offset: int = 0
+
+    def select(self, sources: list[str]) -> list[str]:
+        return sources[self.offset :: self.n]
+
+
+def bli_split(pairs: list[tuple[str, str]], test: RankRange | EveryNth) -> dict[str, list[str]]:
+    """Test source word -> its gold translations (all of them in the dictionary), in file order."""
+    sources = list(dict.fromkeys(source for source, _ in pairs))
+    chosen = dict.fromkeys(test.select(sources))
+    gold: dict[str, list[str]] = {word: [] for word in chosen}
+    for source, target in pairs:
+        if source in gold and target not in gold[source]:
+            gold[source].append(target)
+    return gold
+
+
+def has_script(text: str, script: str) -> bool:
+    """Whether `text` has a letter of `script`, e.g. "TAMIL" (first word of the Unicode character names)."""
+    import unicodedata
+
+    return any(unicodedata.name(char, "").startswith(script + " ") for char in text if char.isalpha())
+
+
+class DictionaryBLI(LocalDataTask, AbsTaskRetrieval):
+    """Bilingual lexicon induction as word retrieval: each test source word is a query, the candidates are the
+    target words of the dictionary (every one of them unless `candidates_every` > 1); a hit is any gold
+    translation. Main score P@1 (mteb's precision_at_1); MRR is mrr_at_1000."""
+
+    files: ClassVar[Mapping[str, str]]  # subset -> dictionary file under the source
+    dictionary: ClassVar[DictionaryFormat]
+    test_split: ClassVar[RankRange | EveryNth]
+    # 1: every target word is a candidate; n: the targets of every n-th entry (plus all gold translations)
+    candidates_every: ClassVar[int] = 1
+    target_script: ClassVar[str | None] = None  # drop entries whose target has no letter of this script
+    k_values = (1, 5, 10, 100, 1000)
+
+    def read_pairs(self, root: Path, subset: str) -> list[tuple[str, str]]:
+        pairs = read_dictionary(root / self.files[subset], self.dictionary)
+        if self.target_script:
+            pairs = [(s, t) for s, t in pairs if has_script(t, self.target_script)]
+        return pairs
+
+    def test_words(self, subset: str) -> tuple[set[str], set[str]]:
+        """(query words, their gold translations) of `subset`'s test split: what a training set must leave out."""
+        root = resolve_source(self.metadata.dataset["path"], task=self.metadata.name)
+        gold = bli_split(self.read_pairs(root, subset), self.test_split)
+        return set(gold), {target for targets in gold.values() for target in targets}
+
+    def load_split(self, root: Path, subset: str, split: str) -> dict[str, Any]:
+        pairs = self.read_pairs(root, subset)
+        try:
+            gold = bli_split(pairs, self.test_split)
+        except ValueError as exc:
+            from embedkit.errors import InputError
+
+            raise InputError(root / self.files[subset], None, str(exc)) from None
+        candidates = dict.fromkeys(target for _, target in pairs[:: self.candidates_every])
+        candidates.update(dict.fromkeys(t for targets in gold.values() for t in targets))
+        doc_id = {word: f"d{i}" for i, word in enumerate(candidates)}
+        queries = Dataset.from_dict({"id": [f"q{i}" for i in range(len(gold))], "text": list(gold)})
+        corpus = Dataset.from_dict({"id": list(doc_id.values()), "text": list(doc_id)})
+        relevant = {f"q{i}": {doc_id[t]: 1 for t in targets} for i, targets in enumerate(gold.values())}
+        return {"corpus": corpus, "queries": queries, "relevant_docs": relevant, "top_ranked": None}
+
+
+class LabelledPairClassification(LocalDataTask, AbsTaskPairClassification):
+    """Pair classification (NLI-style): average precision of cosine similarity at telling label-1 pairs (e.g.
+    anchor-entailment) from label-0 pairs (anchor-contradiction). Subclasses provide `read_labelled_pairs`."""
+
+    def read_labelled_pairs(self, root: Path, subset: str, split: str) -> list[tuple[str, str, int]]:
+        raise NotImplementedError
+
+    def load_split(self, root: Path, subset: str, split: str) -> Dataset:
+        rows = self.read_labelled_pairs(root, subset, split)
+        text1, text2, labels = zip(*rows, strict=True)
+        return Dataset.from_dict({"sentence1": list(text1), "sentence2": list(text2), "labels": list(labels)})

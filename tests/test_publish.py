@@ -1,0 +1,157 @@
+"""`embedkit publish`: a model folder with a model card whose YAML front matter parses and whose model-index
+equals the MTEB result files; --dry-run writes nothing; --hub fails fast offline; no token ever reaches disk
+or output."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from mteb.results import TaskResult
+
+from embedkit.cli import main
+from embedkit.evaluation.card import front_matter, model_index_values
+
+SECRET = "hf_embedkitTestTokenNeverWritten123"
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _manifest(shared: Path) -> dict:
+    """A corpus manifest in the corpora contract's shape, for real training inputs in ../shared/data."""
+    inputs = [shared / "stsb_translated_l3cube/hindi/sts-train-hi.tsv", shared / "stsb_english/sts-train.csv"]
+    return {
+        "kind": "sts",
+        "format": "stsb",
+        "languages": ["hi", "en"],
+        "inputs": [
+            {"role": "input", "path": str(p), "sha256": _sha(p), "bytes": p.stat().st_size} for p in inputs
+        ],
+        "rows_in": 11498,
+        "rows_out": 11498,
+    }
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, tiny_model, shared_data) -> Path:
+    """A training run folder in the contract layout, evaluated (base = the tiny model, trained = another
+    seed)."""
+    from conftest import build_tiny_model
+
+    root = tmp_path_factory.mktemp("run")
+    trained = build_tiny_model(root / "build", seed=3)
+    run = root / "sts-hi"
+    shutil.copytree(trained, run / "model")
+    record = {
+        "recipe": {"base_model": "default", "seed": 3,
+                   "stages": [{"name": "sts", "type": "sts", "loss": "CoSENTLoss"}]},
+        "data": [_manifest(shared_data)],
+        "stages": [{"name": "sts", "type": "sts", "loss": "CoSENTLoss", "metrics": {"dev_spearman": 0.71},
+                    "steps": 90, "wall_time_s": 41.0}],
+        "base_model": {"spec": "default", "path": "/cache/multilingual-e5-small"},
+        "versions": {"embedkit": "0.1.0"},
+        "git_revision": "abc123",
+        "seed": 3,
+        "wall_time_s": 45.2,
+    }  # fmt: skip
+    (run / "run.json").write_text(json.dumps(record), encoding="utf-8")
+    tasks = "STSbEnglish,KuralBitextMining"
+    rc = main(
+        ["eval", "--quiet", str(tiny_model), str(run / "model"), "--tasks", tasks, "--out", str(run / "eval")]
+    )
+    assert rc == 0
+    return run
+
+
+def _trained_results(run: Path) -> dict[tuple[str, str], float]:
+    """(task (subset), main score name) -> main score ×100 from the trained model's result files."""
+    from embedkit.evaluation.encoder import content_revision
+    from mteb_tasks import TASKS
+
+    revision = content_revision(run / "model")
+    values = {}
+    for path in (run / "eval/results").glob(f"*/{revision}/experiments/prompt_query/*.json"):
+        if path.name in {"model_meta.json"}:
+            continue
+        result = TaskResult.from_disk(path)
+        metric = TASKS[result.task_name].metadata.main_score
+        for entry in result.scores["test"]:
+            values[(f"{result.task_name} ({entry['hf_subset']})", metric)] = round(
+                100 * entry["main_score"], 4
+            )
+    return values
+
+
+def test_card_front_matter_and_model_index_equal_the_results(run_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", SECRET)
+    out = tmp_path / "published"
+    assert main(["publish", "--quiet", str(run_dir), "--to", str(out), "--name", "embedkit/tiny-sts-hi"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == str(out)
+    card = (out / "README.md").read_text(encoding="utf-8")
+    meta = front_matter(card)
+    assert {"mteb", "sentence-transformers"} <= set(meta["tags"])
+    assert meta["license"] == "mit" and meta["base_model"] == "intfloat/multilingual-e5-small"
+    assert {"hi", "en", "ta"} <= set(meta["language"])
+    expected = _trained_results(run_dir)
+    assert len(expected) == 2
+    assert model_index_values(card) == expected
+    # the body: evaluation tables against the base, recipe, stages, data provenance with licences
+    assert "Δ vs local/tiny-model" in card and "CoSENTLoss" in card and "dev_spearman=0.71" in card
+    assert "sts-train-hi.tsv" in card and "CC BY-NC-SA 4.0" in card and "non-commercial" in card
+    assert "CC BY-SA 4.0" in card  # STSb English scores, from its PROVENANCE.md
+    # a loadable model folder
+    from sentence_transformers import SentenceTransformer
+
+    assert SentenceTransformer(str(out)).encode(["வணக்கம்"]).shape == (1, 32)
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert SECRET not in path.read_text(encoding="utf-8", errors="ignore")
+
+
+def test_dry_run_prints_files_and_card_and_writes_nothing(run_dir, tmp_path, capsys):
+    out = tmp_path / "never"
+    assert main(["publish", "--quiet", str(run_dir), "--to", str(out), "--dry-run"]) == 0
+    printed = capsys.readouterr().out
+    assert not out.exists()
+    assert "model.safetensors" in printed and "README.md" in printed and "model-index:" in printed
+    assert printed.split("--- README.md ---\n", 1)[1].startswith("---\n")
+
+
+def test_hub_upload_fails_fast_offline_without_leaking_the_token(run_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", SECRET)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    out = tmp_path / "pub"
+    assert main(["publish", str(run_dir), "--to", str(out), "--hub", "embedkit/tiny"]) == 2
+    captured = capsys.readouterr()
+    assert "HF_HUB_OFFLINE is set" in captured.err
+    assert SECRET not in captured.err + captured.out and not out.exists()
+    assert main(["publish", str(run_dir), "--to", str(out), "--hub", "not a repo id"]) == 2
+
+
+def test_bad_run_folders_exit_2(run_dir, tmp_path, capsys):
+    assert main(["publish", str(tmp_path / "nope"), "--to", str(tmp_path / "o")]) == 2
+    no_eval = tmp_path / "no-eval"
+    shutil.copytree(run_dir, no_eval, ignore=shutil.ignore_patterns("eval"))
+    assert main(["publish", str(no_eval), "--to", str(tmp_path / "o")]) == 2
+    assert "no evaluation results" in capsys.readouterr().err
+    # results that hold other models only (e.g. the base): the trained model was never evaluated
+    other = tmp_path / "other"
+    shutil.copytree(run_dir, other, ignore=shutil.ignore_patterns("model"))
+    shutil.copytree(run_dir.parent / "build" / "tiny-model", other / "model")
+    (other / "model" / "config.json").write_text(
+        (other / "model" / "config.json")
+        .read_text()
+        .replace('"hidden_dropout_prob": 0.1', '"hidden_dropout_prob": 0.2')
+    )
+    assert main(["publish", str(other), "--to", str(tmp_path / "o")]) == 2
+    assert "no results for this run's model" in capsys.readouterr().err
+    bad_json = tmp_path / "bad-json"
+    shutil.copytree(run_dir, bad_json)
+    (bad_json / "run.json").write_text('{"recipe": ', encoding="utf-8")
+    assert main(["publish", str(bad_json), "--to", str(tmp_path / "o")]) == 2
+    assert "run.json:1: not valid JSON" in capsys.readouterr().err

@@ -1,0 +1,283 @@
+"""One training run, from a validated recipe to DIR/model and DIR/run.json.
+
+Layout of DIR (see the contracts):
+    model/                 the final sentence-transformers folder (prompts kept)
+    run.json               resolved recipe, data manifests, per-stage metrics, versions, git revision, seed
+    checkpoints/recipe.json                 the resolved recipe, so --resume can refuse a different one
+    checkpoints/NN-<stage>/checkpoint-N/    Trainer checkpoints (model, optimizer, scheduler, RNG states)
+    checkpoints/NN-<stage>/final/ + stage.json   a finished stage, skipped on --resume
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import subprocess
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from embedkit.atomic import atomic_dir, write_text_atomic
+from embedkit.console import info
+from embedkit.errors import UserError
+from embedkit.paths import REPO_ROOT
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+    from sentence_transformers import SentenceTransformer
+    from transformers import TrainerCallback
+
+    from trainers.recipe import Recipe
+
+MODEL_DIR, RUN_FILE, CHECKPOINTS = "model", "run.json", "checkpoints"
+
+
+@dataclass
+class RunContext:
+    recipe: Recipe
+    out: Path
+    device: str
+    prompt: str | None = None  # the text prepended to every training text
+    base_prompt: str | None = None  # the base model's own default prompt (a teacher that is the base uses it)
+    resume: bool = False
+    world_size: int = 1
+    is_main: bool = True
+    freeze: bool = False
+    precision: str = "no"
+    bar: Progress | None = None
+    callbacks: list[TrainerCallback] = field(default_factory=list)
+
+
+def train(
+    recipe: Recipe,
+    out: str | Path,
+    resume: bool = False,
+    callbacks: list[TrainerCallback] | None = None,
+    show_progress: bool = True,
+) -> Path:
+    """Run every stage of `recipe` into `out`; return the final model folder (`out`/model).
+
+    `callbacks` are extra transformers TrainerCallbacks added to every stage (e.g. a tuner's pruning
+    callback); they see the dev metric as `eval_dev_score`.
+    """
+    import datasets
+
+    from trainers.compute import pick_device, should_freeze
+    from trainers.stages import STAGES
+
+    datasets.disable_progress_bars()
+
+    started = time.time()
+    out = Path(out)
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    is_main = int(os.environ.get("RANK", "0")) == 0
+    device = pick_device(recipe.compute)
+    from trainers.compute import precision
+
+    ctx = RunContext(
+        recipe,
+        out,
+        device,
+        resume=resume,
+        world_size=world_size,
+        is_main=is_main,
+        freeze=should_freeze(recipe.compute, device),
+        precision=precision(recipe.compute, device),
+        callbacks=list(callbacks or []),
+    )
+    if is_main:  # the other processes of a DDP run follow; torchrun stops them if this one fails
+        check_out_dir(recipe, out, resume)
+    distributed = _distributed_state(ctx)
+
+    stages = [STAGES[config.type](config, i, ctx) for i, config in enumerate(recipe.stages)]
+    done = {stage.index: stage.finished() for stage in stages} if resume else {}
+    todo = [stage for stage in stages if not done.get(stage.index)]
+    # all data is loaded and checked before any stage trains; corpora are built by the first process
+    with distributed.main_process_first() if distributed else contextlib.nullcontext():
+        for stage in todo:
+            stage.load_data()
+        model = load_training_model(recipe.base_model, ctx, resolve_prompt=True)
+        for stage in todo:
+            stage.prepare(model)
+
+    results, reused = [], 0.0
+    from trainers.progress import run_progress
+
+    bar = run_progress() if show_progress and is_main else None
+    with bar if bar is not None else contextlib.nullcontext():
+        ctx.bar = bar
+        overall = bar.add_task("stages", total=len(stages), status="") if bar else None
+        for stage in stages:
+            if result := done.get(stage.index):
+                info(f"stage {stage.name}: finished earlier, reusing {stage.dir / 'final'}")
+                model = load_training_model(str(stage.dir / "final"), ctx)
+                reused += result.wall_time_s
+            else:
+                result = stage.train(model)
+            results.append(result)
+            if bar:
+                bar.update(overall, advance=1, status=f"{stage.name}: {_headline(result.metrics)}")
+
+    if is_main:
+        with atomic_dir(out / MODEL_DIR, replace=True) as tmp:
+            model.save(str(tmp))
+        run = run_record(recipe, ctx, results, time.time() - started + reused)
+        write_text_atomic(out / RUN_FILE, json.dumps(run, indent=2, ensure_ascii=False) + "\n")
+    return out / MODEL_DIR
+
+
+def _headline(metrics: dict[str, float]) -> str:
+    if "dev_score" in metrics:
+        return f"dev {metrics['dev_score']:.4f}"
+    return f"loss {metrics.get('train_loss', float('nan')):.4f}"
+
+
+def _distributed_state(ctx: RunContext):
+    """The accelerate state under torchrun (gloo on CPU), or None for a single process."""
+    if ctx.world_size == 1:
+        return None
+    from accelerate import PartialState
+
+    return PartialState(backend="gloo" if ctx.device == "cpu" else None, cpu=ctx.device == "cpu")
+
+
+def check_out_dir(recipe: Recipe, out: Path, resume: bool) -> None:
+    saved = out / CHECKPOINTS / "recipe.json"
+    if (out / RUN_FILE).exists() and not resume:
+        raise UserError(f"--out {out}: it already holds a finished run; choose another --out")
+    if saved.exists() and not resume:
+        raise UserError(
+            f"--out {out}: it holds an unfinished run; add --resume to continue it, or choose another --out"
+        )
+    resolved = recipe.resolved()
+    if resume and saved.exists():
+        before = json.loads(saved.read_text(encoding="utf-8"))
+        changed = _first_difference(before, resolved)
+        if changed:
+            raise UserError(
+                f"--resume: the recipe differs from the one {out} was started with (at {changed}); "
+                "resume with the same recipe and --set values, or start a new --out"
+            )
+    if not saved.exists():
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(saved, json.dumps(resolved, indent=2, ensure_ascii=False))
+
+
+def _first_difference(a: Any, b: Any, path: str = "") -> str | None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            if (
+                found := _first_difference(a.get(key), b.get(key), f"{path}.{key}" if path else key)
+            ) is not None:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            if (found := _first_difference(x, y, f"{path}[{i}]")) is not None:
+                return found
+        return None
+    return None if a == b else (path or "<root>")
+
+
+def load_training_model(spec: str, ctx: RunContext, resolve_prompt: bool = False) -> SentenceTransformer:
+    """Load a model and apply the run's settings: max length, training prompt, frozen embeddings."""
+    from embedkit.models import load_model
+    from trainers.compute import freeze_lower_layers, freeze_word_embeddings
+
+    model = load_model(spec, device=ctx.device)
+    if ctx.recipe.compute.max_seq_length:
+        model.max_seq_length = min(ctx.recipe.compute.max_seq_length, _position_limit(model))
+    if resolve_prompt:
+        ctx.base_prompt = training_prompt(model, "auto")
+        ctx.prompt = training_prompt(model, ctx.recipe.prompt)
+    set_default_prompt(model, ctx.prompt)
+    frozen = freeze_word_embeddings(model) if ctx.freeze else 0
+    frozen += (
+        freeze_lower_layers(model, ctx.recipe.compute.freeze_layers)
+        if ctx.recipe.compute.freeze_layers
+        else 0
+    )
+    if resolve_prompt and frozen:
+        total = sum(p.numel() for p in model.parameters())
+        info(f"frozen: {frozen / 1e6:.0f}M of {total / 1e6:.0f}M parameters are not trained")
+    return model
+
+
+def _position_limit(model: SentenceTransformer) -> int:
+    config = getattr(getattr(model[0], "auto_model", None), "config", None)
+    limit = getattr(config, "max_position_embeddings", None) or 512
+    # XLM-R style models reserve two positions for the padding offset
+    return limit - 2 if getattr(config, "model_type", "") in {"xlm-roberta", "roberta"} else limit
+
+
+def training_prompt(model: SentenceTransformer, setting: str | None) -> str | None:
+    """The text prepended to every training text. 'auto': the model's own default prompt."""
+    if setting == "auto":
+        name = model.default_prompt_name
+        return model.prompts.get(name) or None if name else None
+    return setting or None
+
+
+def set_default_prompt(model: SentenceTransformer, prompt: str | None) -> None:
+    """Make `model.encode` (dev evaluators, and users of the saved model) apply the training prompt."""
+    if prompt is None:
+        model.default_prompt_name = None
+        return
+    for name, text in model.prompts.items():
+        if text == prompt:
+            model.default_prompt_name = name
+            return
+    model.prompts["default"] = prompt
+    model.default_prompt_name = "default"
+
+
+def run_record(recipe: Recipe, ctx: RunContext, results: list, wall_time: float) -> dict[str, Any]:
+    from embedkit.models import resolve_model
+
+    data = [manifest for result in results for manifest in result.data]
+    return {
+        "recipe": recipe.resolved(),
+        "data": data,
+        "stages": [result.for_run_json() for result in results],
+        "base_model": {"spec": recipe.base_model, "path": str(resolve_model(recipe.base_model))},
+        "prompt": ctx.prompt,
+        "frozen_word_embeddings": ctx.freeze,
+        "frozen_layers": recipe.compute.freeze_layers,
+        "mixed_precision": ctx.precision,
+        "device": ctx.device,
+        "world_size": ctx.world_size,
+        "versions": versions(),
+        "git_revision": git_revision(),
+        "seed": recipe.seed,
+        "resumed": ctx.resume,
+        "wall_time_s": round(wall_time, 1),
+    }
+
+
+def versions() -> dict[str, str | None]:
+    names = ["embedkit", "torch", "transformers", "sentence-transformers", "datasets", "accelerate"]
+    found: dict[str, str | None] = {"python": platform.python_version()}
+    for name in names:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def git_revision() -> str | None:
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() or None
