@@ -42,9 +42,17 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The whole kit offline on registry-packaged data only (no ../shared): pull the default model, train
+# recipes/demo.yaml (its corpus is built from the libkural package), evaluate base vs trained, publish.
+DEMO_OUT ?= out/demo
 demo: $(STAMP)
-	$(BIN)/embedkit model pull
-	$(BIN)/embedkit model inspect default --langs hi,mr,ta,te,bn,si,en
+	rm -rf $(DEMO_OUT)
+	$(BIN)/embedkit model pull --quiet
+	EMBEDKIT_SHARED_DATA=/nonexistent $(BIN)/embedkit train recipes/demo.yaml --out $(DEMO_OUT)/run
+	EMBEDKIT_SHARED_DATA=/nonexistent $(BIN)/embedkit eval default $(DEMO_OUT)/run/model --suite demo-registry \
+		--out $(DEMO_OUT)/run/eval
+	$(BIN)/embedkit publish $(DEMO_OUT)/run --to $(DEMO_OUT)/publish
+	@echo "$(CURDIR)/$(DEMO_OUT)/run/eval/report.md"
 
 bench: $(STAMP)
 	$(PY) -m benchmarks

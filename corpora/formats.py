@@ -606,6 +606,42 @@ class CldrReader(Reader):
             yield Record(str(first.file), line, {"id": f"cldr:{cp}", "source": "cldr", "entries": entries})
 
 
+@register
+class KuralReader(Reader):
+    """The Thirukkural in the `libkural` registry package (its module source, read as data): Tamil
+    couplets with G. U. Pope's English verse. `kural_part` picks `train` (the 1,070 couplets outside the
+    held-out chapters of the KuralBitextMining task), `test` (those 260) or `all`."""
+
+    name = "kural"
+    multilingual = True
+    option_defaults = {"kural_part": "train"}
+
+    def resolve_langs(self, inputs: list[Input], langs: list[str]) -> list[Input]:
+        if sorted(langs) != ["en", "ta"]:
+            raise user_error(
+                f"the kural format is Tamil-English, got --lang {','.join(langs)}", "use --lang ta,en"
+            )
+        return inputs
+
+    def records(self, ctx: BuildContext) -> Iterator[Record]:
+        from mteb_tasks.readers import read_kurals
+        from mteb_tasks.tasks.bitext_mining import kural_is_test
+
+        part = self.options["kural_part"]
+        if part not in ("train", "test", "all"):
+            raise user_error(f"kural_part {part!r} is not one of train, test, all")
+        for inp in self.inputs:
+            for kural in read_kurals(inp.file):
+                if part != "all" and kural_is_test(kural) != (part == "test"):
+                    continue
+                entries = [("ta", kural.tamil, ""), ("en", kural.english, "")]
+                yield Record(
+                    inp.path,
+                    kural.number,
+                    {"id": f"kural:{kural.number}", "source": "libkural", "entries": entries},
+                )
+
+
 def _is_number(text: str) -> bool:
     try:
         float(text)

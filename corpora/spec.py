@@ -4,7 +4,9 @@ the spec and the sha256 of every file it reads."""
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +17,23 @@ from embedkit.paths import shared_data_dir
 SPEC_KEYS = ("kind", "inputs", "lang", "format", "skip_invalid", "num_proc")
 
 
+_PACKAGE = re.compile(r"\$\{package:([\w.]+)\}")
+
+
+def package_path(name: str) -> str:
+    """Where an installed module lives: its folder for a package, its file for a single module."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        raise user_error(f"${{package:{name}}}: the package {name!r} is not installed", "run `make setup`")
+    origin = Path(spec.origin)
+    return str(origin.parent if origin.name == "__init__.py" else origin)
+
+
 def expand(value: Any) -> Any:
-    """`${shared}` in strings (also inside lists and mappings) -> the shared real-data folder."""
+    """`${shared}` -> the shared real-data folder and `${package:NAME}` -> an installed module's folder
+    (or file), in strings, also inside lists and mappings."""
     if isinstance(value, str):
+        value = _PACKAGE.sub(lambda match: package_path(match.group(1)), value)
         return value.replace("${shared}", str(shared_data_dir()))
     if isinstance(value, list | tuple):
         return [expand(item) for item in value]

@@ -1,9 +1,9 @@
 """Contrastive lexical specialization (BabelBERT-style): the parts of the `lexical` stage type.
 
-    words.encode_words(model, ["water", "पानी"])      # word_iso vectors (no prompt, no special tokens)
-    loss.SynsetContrastiveLoss(model, temperature=0.07)
-    sampler.LanguagePairBatchSampler(dataset, 64, True, pairs=[...], smoothing=0.5)
-    dev.carve_dev(lexicon, holdout=150, seed=42); dev.LexiconBLIEvaluator(dev_rows, train_rows)
+words.encode_words(model, ["water", "पानी"])      # word_iso vectors (no prompt, no special tokens)
+loss.SynsetContrastiveLoss(model, temperature=0.07)
+sampler.LanguagePairBatchSampler(dataset, 64, True, pairs=[...], smoothing=0.5)
+dev.carve_dev(lexicon, holdout=150, seed=42); dev.LexiconBLIEvaluator(dev_rows, train_rows)
 """
 
 from trainers.lexical.collator import WordPairCollator

@@ -56,7 +56,6 @@ class LexicalConfig(StageConfig):
     dev_prompted: bool = Field(
         default=True, description="dev BLI also as the saved model encodes text (prompt, special tokens)"
     )
-    weight_decay: float = Field(default=0.0, ge=0)
 
 
 @register_stage("lexical")
@@ -90,12 +89,6 @@ class LexicalStage(TrainerStage):
             )
         if config.dev is not None and config.dev.evaluator not in (None, "bli"):
             yield ("dev", "evaluator"), "a lexical stage's dev evaluator is bli (BLI P@1)"
-        if config.train_embeddings == "constraint_tokens" and config.weight_decay > 0:
-            yield (
-                ("weight_decay",),
-                "train_embeddings: constraint_tokens needs weight_decay 0 (decay would shrink the "
-                "embeddings of every other token)",
-            )
 
     def corpus_columns(self) -> tuple[str, ...]:
         return LEXICON_COLUMNS + (GLOSS_COLUMNS if self.config.encoding == "word_gloss" else ())
@@ -161,7 +154,8 @@ class LexicalStage(TrainerStage):
                 prompted=config.dev_prompted,
             )
         self.train_rows = self.dev_rows = None
-        self.lengths = self.token_lengths(model, self.dataset)
+        tokens = self.token_lengths(model, self.dataset)
+        self.lengths, self.longest = tokens.sum(axis=1), int(tokens.max(initial=1))
         self.loss_fn_name = self.loss_name(config)
         texts = [*self.dataset["word1"], *self.dataset["word2"]]
         if config.encoding == "word_gloss":
@@ -191,18 +185,23 @@ class LexicalStage(TrainerStage):
             raise self.error(("loss",), f"{self.loss_fn_name} is {value.item()} on the first rows")
 
     def token_lengths(self, model: SentenceTransformer, dataset: Dataset):
+        """Tokens of each word as the stage encodes it (no prompt, no special tokens): rows x columns."""
         import numpy as np
 
-        total = np.zeros(len(dataset), dtype=np.int64)
+        limit = model.max_seq_length or 128
+        columns = []
         for column in self.loss_columns(self.config):
             encoded = model.tokenizer(list(dataset[column]), add_special_tokens=False)
-            total += np.array([len(ids) for ids in encoded["input_ids"]], dtype=np.int64)
-        return total
+            columns.append(np.minimum([len(ids) for ids in encoded["input_ids"]], limit))
+        return np.stack(columns, axis=1)
 
     # --- training ---
 
     def build_loss(self, model: SentenceTransformer):
-        return LEXICAL_LOSSES[self.loss_fn_name](model, **self.config.loss_args)
+        loss = LEXICAL_LOSSES[self.loss_fn_name](model, **self.config.loss_args)
+        if getattr(self, "token_rows", None) is not None:
+            loss.token_rows = self.token_rows  # the Trainer optimises the loss's parameters too
+        return loss
 
     def sampler(self):
         from trainers.lexical.sampler import LanguagePairBatchSampler
@@ -223,6 +222,13 @@ class LexicalStage(TrainerStage):
         return WordPairCollator(model.tokenizer, self.config.encoding, model.max_seq_length or 128)
 
     def train(self, model: SentenceTransformer) -> StageResult:
+        from trainers.lexical.embeddings import TokenRowsSync
+
+        mode = self.config.train_embeddings
+        if mode == "constraint_tokens" and self.ctx.world_size > 1:
+            raise self.error(
+                ("train_embeddings",), "constraint_tokens trains in one process only", "use --nproc 1 or all"
+            )
         self.start_metrics: dict[str, float] = {}
         resuming = self.ctx.resume and last_complete_checkpoint(self.dir, remove_partial=False) is not None
         if self.evaluator is not None and not resuming:
@@ -232,10 +238,17 @@ class LexicalStage(TrainerStage):
                 f"stage {self.name}: dev BLI P@1 before training {self.start_metrics['dev_score']:.4f} "
                 f"({time.time() - started:.0f} s)"
             )
-        with embedding_training(model, self.config.train_embeddings, self.token_ids) as trained:
-            if self.config.train_embeddings != "run":
-                info(f"stage {self.name}: {trained / 1e6:.1f}M word-embedding parameters train")
-            return super().train(model)
+        with embedding_training(model, mode, self.token_ids) as self.token_rows:
+            sync = TokenRowsSync(self.token_rows) if self.token_rows is not None else None
+            if sync is not None:
+                info(f"stage {self.name}: the embeddings of {len(self.token_ids)} constraint tokens train")
+                self.ctx.callbacks.append(sync)
+            try:
+                return super().train(model)
+            finally:
+                if sync is not None:
+                    self.ctx.callbacks.remove(sync)
+                self.token_rows = None
 
     def final_dev_metrics(self, trainer, model) -> dict[str, float]:
         metrics = super().final_dev_metrics(trainer, model)
