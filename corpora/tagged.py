@@ -26,9 +26,12 @@ SPAN_LABELS = ("NOUN", "VERB", "ENT")
 class TaggedBuilder(Builder):
     """Each text with its NOUN / VERB / ENT character spans (see corpora.taggers). Options: `tagger`
     (component names replacing the language's pipeline, e.g. wordlist), `wordlist` (TSV: word, NOUN|VERB|ENT;
-    needed for languages without a tagger), `batch_size`. Texts without any span are dropped."""
+    needed for languages without a tagger), `batch_size`. Texts without any span are dropped. From
+    line-aligned files (`--format aligned`) each row keeps a `pair` id (aligned group and line) shared with
+    its translations, for translation-pair training; plain text rows have pair "" ."""
 
     kind = "tagged"
+    multilingual_records = True
     option_defaults = {"tagger": None, "wordlist": None, "batch_size": 64}
 
     def __init__(self, langs: list[str], **options: Any):
@@ -56,7 +59,9 @@ class TaggedBuilder(Builder):
         from datasets import Features, List, Value
 
         span = {"start": Value("int32"), "end": Value("int32"), "label": Value("string")}
-        return Features({"text": Value("string"), "lang": Value("string"), "spans": List(span)})
+        return Features(
+            {"text": Value("string"), "lang": Value("string"), "spans": List(span), "pair": Value("string")}
+        )
 
     def rows(self, records: Iterator[Record], ctx: BuildContext) -> Iterator[dict]:
         from corpora.taggers import load_pipeline
@@ -64,10 +69,15 @@ class TaggedBuilder(Builder):
         for lang in self.langs:  # load in the main process: errors surface here, forked workers inherit them
             load_pipeline(lang, self.components, self.wordlist)
         for record in records:
+            if "entries" in record.fields:
+                pair = f"{record.fields.get('source', '')}:{record.line}"
+                for lang, text, _ in self.entries(record, ctx) or []:
+                    yield {"text": str(text), "lang": lang, "spans": [], "pair": pair}
+                continue
             text = self.value(record, "text", ctx)
             lang = self.record_lang(record, ctx)
             if text is not None and lang:
-                yield {"text": str(text), "lang": lang, "spans": []}
+                yield {"text": str(text), "lang": lang, "spans": [], "pair": ""}
 
     def transform(self, batch: dict[str, list]) -> dict[str, list]:
         from corpora.taggers import tag_texts

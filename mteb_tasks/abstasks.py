@@ -156,7 +156,7 @@ class DictionaryBLI(LocalDataTask, AbsTaskRetrieval):
         return pairs
 
     def test_words(self, subset: str) -> tuple[set[str], set[str]]:
-        """(query words, their gold translations) of `subset`'s test split: what a training set must leave out."""
+        """(query words, their gold translations) of `subset`'s test split: what training must leave out."""
         root = resolve_source(self.metadata.dataset["path"], task=self.metadata.name)
         gold = bli_split(self.read_pairs(root, subset), self.test_split)
         return set(gold), {target for targets in gold.values() for target in targets}

@@ -43,7 +43,7 @@ def test_tagged_hindi_sinhala_english_in_workers(tmp_path, shared_data):
         "tagged", [str(p) for p in inputs], ["hi", "si", "en"], tmp_path / "tagged", num_proc=2
     )
     data, manifest = load_corpus(out), read_manifest(out)
-    assert data.column_names == ["text", "lang", "spans"]
+    assert data.column_names == ["text", "lang", "spans", "pair"]
     assert manifest["rows_in"] == 36 and manifest["rows_out"] == len(data) > 30
     assert sorted(set(data["lang"])) == ["en", "hi", "si"]
     for row in data:

@@ -76,7 +76,7 @@ def test_concurrent_pulls_leave_one_sound_folder(home):
 
 def test_corrupt_weights_are_refused_and_nothing_is_cached(home, tmp_path, monkeypatch, capsys):
     broken = tmp_path / "e5-small-q4.bin"
-    broken.write_bytes(build.weights_path().read_bytes()[: 5_000_000])
+    broken.write_bytes(build.weights_path().read_bytes()[:5_000_000])
     monkeypatch.setattr(build, "weights_path", lambda: broken)
     assert main(["model", "pull"]) == 1
     err = capsys.readouterr().err
@@ -139,7 +139,8 @@ def test_unknown_model_fails_fast_offline(capsys, tmp_path):
 def test_inspect_reports_coverage_on_real_scripts(default_model, tmp_path, capsys):
     santali = tmp_path / "sat.txt"
     santali.write_text("ᱥᱟᱱᱛᱟᱲᱤ ᱯᱟᱹᱨᱥᱤ\nᱟᱢ ᱪᱮᱫ ᱧᱩᱛᱩᱢ\n", encoding="utf-8")
-    assert main(["model", "inspect", "default", "--langs", "hi,ta,si,en", "--text", str(santali), "--json"]) == 0
+    args = ["model", "inspect", "default", "--langs", "hi,ta,si,en", "--text", str(santali), "--json"]
+    assert main(args) == 0
     report = json.loads(capsys.readouterr().out)
     params = report["parameters"]
     assert params["word_embeddings"] == 250037 * 384
@@ -161,7 +162,7 @@ def test_encode_npy_and_parquet(default_model, tmp_path):
     import pyarrow.parquet as pq
     from sentence_transformers import SentenceTransformer
 
-    lines = default_model_lines = (Path(default_model_probe("si")).read_text(encoding="utf-8").splitlines())
+    lines = default_model_lines = Path(default_model_probe("si")).read_text(encoding="utf-8").splitlines()
     source = tmp_path / "si.txt"
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert main(["encode", "default", "-i", str(source), "-o", str(tmp_path / "e.npy"), "--quiet"]) == 0

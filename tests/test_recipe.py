@@ -50,6 +50,7 @@ def test_a_good_recipe_resolves_with_defaults(tmp_path):
     assert resolved["compute"]["freeze_embeddings"] == "auto"
     assert resolved["stages"][0]["dev"] == {"data": None, "holdout": 0.1, "evaluator": None, "max_rows": None}
     assert resolved["stages"][1]["train"][0]["kind"] == "parallel"  # inline corpus spec kept as written
+    assert resolved["stages"][1]["teacher"] == "default"  # stage types' own fields are resolved too
     assert recipe.stage_names() == ["sts-hi", "distill"]
 
 

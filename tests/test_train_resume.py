@@ -43,6 +43,7 @@ def embedkit(*args: str) -> list[str]:
     return [sys.executable, "-m", "embedkit", "train", *args, "--quiet"]
 
 
+@pytest.mark.slow  # three training processes, one of them killed: the end-to-end check of --resume
 def test_resume_after_kill_reproduces_the_uninterrupted_run(tmp_path, tiny_model, corpora):
     recipe = recipe_file(
         tmp_path, RECIPE.format(model=tiny_model, sts=corpora["sts"], dev=corpora["sts-dev"])

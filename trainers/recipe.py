@@ -168,7 +168,7 @@ class Recipe(Strict):
 
     def resolved(self) -> dict[str, Any]:
         """The recipe with every default filled in, as plain YAML-able data."""
-        return self.model_dump(mode="json")
+        return self.model_dump(mode="json", serialize_as_any=True)  # stage types' own fields too
 
     def stage_names(self) -> list[str]:
         return [stage.name or stage.type for stage in self.stages]

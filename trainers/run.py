@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from trainers.recipe import Recipe
 
-MODEL_DIR, RUN_FILE, CHECKPOINTS = "model", "run.json", "checkpoints"
+MODEL_DIR, RUN_FILE, CHECKPOINTS, RECIPE_FILE = "model", "run.json", "checkpoints", "recipe.json"
 
 
 @dataclass
@@ -91,6 +91,10 @@ def train(
     )
     if is_main:  # the other processes of a DDP run follow; torchrun stops them if this one fails
         check_out_dir(recipe, out, resume)
+        saved = out / CHECKPOINTS / RECIPE_FILE
+        if not saved.exists():
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(saved, json.dumps(recipe.resolved(), indent=2, ensure_ascii=False))
     distributed = _distributed_state(ctx)
 
     stages = [STAGES[config.type](config, i, ctx) for i, config in enumerate(recipe.stages)]
@@ -146,7 +150,8 @@ def _distributed_state(ctx: RunContext):
 
 
 def check_out_dir(recipe: Recipe, out: Path, resume: bool) -> None:
-    saved = out / CHECKPOINTS / "recipe.json"
+    """Refuse to overwrite a finished run, to restart an unfinished one, or to resume another recipe."""
+    saved = out / CHECKPOINTS / RECIPE_FILE
     if (out / RUN_FILE).exists() and not resume:
         raise UserError(f"--out {out}: it already holds a finished run; choose another --out")
     if saved.exists() and not resume:
@@ -162,9 +167,6 @@ def check_out_dir(recipe: Recipe, out: Path, resume: bool) -> None:
                 f"--resume: the recipe differs from the one {out} was started with (at {changed}); "
                 "resume with the same recipe and --set values, or start a new --out"
             )
-    if not saved.exists():
-        saved.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(saved, json.dumps(resolved, indent=2, ensure_ascii=False))
 
 
 def _first_difference(a: Any, b: Any, path: str = "") -> str | None:

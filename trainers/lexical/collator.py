@@ -20,8 +20,11 @@ class WordPairCollator:
 
     valid_label_columns = ["label"]  # read by sentence-transformers' batch samplers
 
-    def __init__(self, tokenizer, encoding: Encoding = "word_iso", max_length: int = 128) -> None:
+    def __init__(
+        self, tokenizer, encoding: Encoding = "word_iso", max_length: int = 128, prompt: str = ""
+    ) -> None:
         self.tokenizer, self.encoding, self.max_length = tokenizer, encoding, max_length
+        self.prompt = prompt  # for the `sentence` encoding only
 
     def words(self, rows: list[dict[str, Any]]) -> tuple[list[str], list[str], list[set[str]]]:
         """(words, glosses, synsets of each word) of a batch, each distinct (language, word, gloss) once."""
@@ -42,7 +45,11 @@ class WordPairCollator:
     def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
         words, glosses, synsets = self.words(rows)
         features = tokenize_words(
-            self.tokenizer, words, glosses if self.encoding == "word_gloss" else None, self.max_length
+            self.tokenizer,
+            words,
+            glosses if self.encoding == "word_gloss" else None,
+            self.max_length,
+            prompt=self.prompt if self.encoding == "sentence" else None,
         )
         batch = {FEATURE_PREFIX + key: value for key, value in features.items()}
         batch["label"] = synset_positives(synsets)

@@ -124,9 +124,9 @@ class _Direction:
 
 
 class LexiconBLIEvaluator(BaseEvaluator):
-    """P@1 of BLI per language direction, encoding words as the stage trains them (`encoding`); with
-    `prompted`, also as the saved model encodes text (`model.encode`: default prompt, special tokens).
-    `dev_score` is the mean P@1 over directions."""
+    """P@1 of BLI per language direction, encoding words as the stage trains them (`encoding`; `prompt` is
+    the training prompt, for `sentence`); with `prompted`, also as the saved model encodes text
+    (`model.encode`: default prompt, special tokens). `dev_score` is the mean P@1 over directions."""
 
     def __init__(
         self,
@@ -137,16 +137,19 @@ class LexiconBLIEvaluator(BaseEvaluator):
         seed: int = 0,
         prompted: bool = True,
         batch_size: int = 128,
+        prompt: str = "",
     ) -> None:
         super().__init__()
-        self.encoding, self.prompted, self.batch_size = encoding, prompted, batch_size
+        self.encoding, self.batch_size, self.prompt = encoding, batch_size, prompt
+        self.prompted = prompted and encoding != "sentence"  # for `sentence` it is the main score
         self.primary_metric = DEV_METRIC
         self.directions = _directions(dev, pool, encoding, max_candidates, seed)
 
     def __call__(self, model, output_path=None, epoch: int = -1, steps: int = -1) -> dict[str, float]:
         texts = list(dict.fromkeys(t for d in self.directions for t in (*d.queries, *d.candidates)))
         glosses = [gloss for _, gloss in texts] if self.encoding == "word_gloss" else None
-        vectors = encode_words(model, [word for word, _ in texts], glosses, self.batch_size)
+        prompt = self.prompt if self.encoding == "sentence" else None
+        vectors = encode_words(model, [word for word, _ in texts], glosses, self.batch_size, prompt)
         metrics = self._score("", dict(zip(texts, vectors, strict=True)))
         if self.prompted:
             words = list(dict.fromkeys(word for word, _ in texts))

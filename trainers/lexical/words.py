@@ -1,9 +1,10 @@
-"""Word vectors as BabelBERT's `word_iso`: the word alone (no prompt, no special tokens) through the encoder,
-mean-pooled over its subwords. The `word_gloss` variant appends the tokenizer's separator token and the gloss
-(the sense's definition) and still pools over the word's subwords only.
+"""How a lexical stage turns a word into a vector.
 
-Training and the dev BLI encode words this way; the saved model still encodes sentences its own way (prompt,
-special tokens), which is what users and the kit's benchmarks see.
+- `word_iso` (BabelBERT's): the word alone, no prompt and no special tokens, through the encoder, mean-pooled
+  over its subwords.
+- `word_gloss`: `word <sep> gloss` (the sense's definition), still pooled over the word's subwords only.
+- `sentence`: the word as the saved model encodes any text: training prompt, special tokens and the model's
+  own pooling (what `model.encode(word)` returns, and what the kit's BLI task scores).
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ if TYPE_CHECKING:
     import torch
     from sentence_transformers import SentenceTransformer
 
-Encoding = Literal["word_iso", "word_gloss"]
-ENCODINGS: tuple[Encoding, ...] = ("word_iso", "word_gloss")
+Encoding = Literal["word_iso", "word_gloss", "sentence"]
 
 
 def tokenize_words(
@@ -26,12 +26,25 @@ def tokenize_words(
     words: Sequence[str],
     glosses: Sequence[str] | None = None,
     max_length: int = 128,
+    prompt: str | None = None,
 ) -> dict[str, torch.Tensor]:
     """Padded `input_ids` / `attention_mask` plus `pool_mask`: 1 on the word's own subwords.
 
     With `glosses`, each sequence is `word <sep> gloss` (an empty gloss leaves the word alone); the word's
-    subwords come first and are never truncated away."""
+    subwords come first and are never truncated away. With `prompt` (the `sentence` encoding), each sequence
+    is `prompt + word` with the special tokens, and there is no `pool_mask`: the model pools as it does."""
     import torch
+
+    if prompt is not None:
+        return dict(
+            tokenizer(
+                [prompt + word for word in words],
+                padding=True,
+                truncation=True,
+                max_length=max_length,
+                return_tensors="pt",
+            )
+        )
 
     word_ids = tokenizer(list(words), add_special_tokens=False)["input_ids"]
     gloss_ids = tokenizer(list(glosses), add_special_tokens=False)["input_ids"] if glosses else None
@@ -55,11 +68,14 @@ def tokenize_words(
 
 
 def pool_words(model, features: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Mean of the token embeddings under `pool_mask`: one vector per word (not normalised).
+    """One vector per word: the mean of the token embeddings under `pool_mask`, or the model's own sentence
+    embedding when there is no `pool_mask` (the `sentence` encoding).
 
     `model` is the SentenceTransformer, or the wrapper a distributed Trainer puts around it; only input_ids
-    and attention_mask go into it (the Pooling module's own output is ignored)."""
+    and attention_mask go into it."""
     inputs = {key: features[key] for key in ("input_ids", "attention_mask")}
+    if "pool_mask" not in features:
+        return model(inputs)["sentence_embedding"]
     tokens = model(inputs)["token_embeddings"]
     mask = features["pool_mask"].unsqueeze(-1).to(tokens.dtype)
     return (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
@@ -70,8 +86,10 @@ def encode_words(
     words: Sequence[str],
     glosses: Sequence[str] | None = None,
     batch_size: int = 128,
+    prompt: str | None = None,
 ) -> np.ndarray:
-    """L2-normalised word vectors, float32, in the order of `words` (no gradients)."""
+    """L2-normalised word vectors, float32, in the order of `words` (no gradients); `glosses` for
+    `word_gloss`, `prompt` for `sentence`."""
     import torch
 
     if not words:
@@ -91,6 +109,7 @@ def encode_words(
                     [words[i] for i in chunk],
                     [glosses[i] for i in chunk] if glosses is not None else None,
                     max_length=limit,
+                    prompt=prompt,
                 )
                 vectors = pool_words(model, {k: v.to(device) for k, v in features.items()})
                 vectors = torch.nn.functional.normalize(vectors.float(), dim=-1)

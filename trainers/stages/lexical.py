@@ -131,8 +131,6 @@ class LexicalStage(TrainerStage):
         self.rows.update(self.dev_summary)
 
     def prepare(self, model: SentenceTransformer) -> None:
-        from trainers.lexical.collator import WordPairCollator
-
         config = self.config
         rows = self.train_rows
         self.dataset = rows.select_columns(list(self.corpus_columns()))
@@ -152,6 +150,7 @@ class LexicalStage(TrainerStage):
                 config.dev_candidates,
                 self.ctx.recipe.seed,
                 prompted=config.dev_prompted,
+                prompt=self.ctx.prompt or "",
             )
         self.train_rows = self.dev_rows = None
         tokens = self.token_lengths(model, self.dataset)
@@ -165,7 +164,7 @@ class LexicalStage(TrainerStage):
             if config.train_embeddings == "constraint_tokens"
             else []
         )
-        self.probe(model, WordPairCollator(model.tokenizer, config.encoding, model.max_seq_length or 128))
+        self.probe(model, self.collator(model))
         self.check_memory(model)
 
     def probe(self, model: SentenceTransformer, collator) -> None:
@@ -219,7 +218,9 @@ class LexicalStage(TrainerStage):
     def collator(self, model: SentenceTransformer):
         from trainers.lexical.collator import WordPairCollator
 
-        return WordPairCollator(model.tokenizer, self.config.encoding, model.max_seq_length or 128)
+        return WordPairCollator(
+            model.tokenizer, self.config.encoding, model.max_seq_length or 128, self.ctx.prompt or ""
+        )
 
     def train(self, model: SentenceTransformer) -> StageResult:
         from trainers.lexical.embeddings import TokenRowsSync
