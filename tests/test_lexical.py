@@ -285,14 +285,17 @@ def test_dev_words_are_never_trained_on(shared_data):
     rows = muse_rows(shared_data, "hi", 3000) + muse_rows(shared_data, "bn", 3000)
     carved = carve_dev(Dataset.from_list(rows), 50, seed=3)
     assert carved.queries == {"en-hi": 50, "en-bn": 50}
-    held = {(r["lang1"], r["word1"]) for r in carved.dev}
-    assert len(held) == 100
+    per_pair = {(r["lang2"], r["word1"]) for r in carved.dev}
+    assert len(per_pair) == 100  # 50 source words per pair
+    held = {(r["lang1"], r["word1"]) for r in carved.dev}  # an English word may be held out in both pairs
     for row in carved.train:
         assert (row["lang1"], row["word1"]) not in held and (row["lang2"], row["word2"]) not in held
-    # every translation of a held-out word is in dev
+    # every translation of a held-out word into its pair's language is in dev; its rows in the other
+    # pair are dropped (neither trained on nor scored)
+    dev_rows = list(carved.dev)
     for row in rows:
-        if (row["lang1"], row["word1"]) in held:
-            assert row in list(carved.dev)
+        if (row["lang2"], row["word1"]) in per_pair:
+            assert row in dev_rows
     assert len(carved.train) + len(carved.dev) + carved.dropped == len(rows)
 
 
