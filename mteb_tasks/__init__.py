@@ -7,11 +7,14 @@ a Hub dataset, a registry of them, suites, and running stock mteb tasks from loc
 """
 
 from mteb_tasks.abstasks import (
+    AlignedDictionaryBLI,
     AlignedFilesBitextMining,
     DictionaryBLI,
     EveryNth,
     LabelledPairClassification,
     ParallelBitextMining,
+    PooledBitextMining,
+    PooledRetrieval,
     RankRange,
     ScoredPairsSTS,
     bli_split,
@@ -22,11 +25,14 @@ from mteb_tasks.registry import SUITES, TASKS, StockTask, Suite, filter_language
 __all__ = [
     "SUITES",
     "TASKS",
+    "AlignedDictionaryBLI",
     "AlignedFilesBitextMining",
     "DictionaryBLI",
     "EveryNth",
     "LabelledPairClassification",
     "ParallelBitextMining",
+    "PooledBitextMining",
+    "PooledRetrieval",
     "RankRange",
     "ScoredPairsSTS",
     "StockTask",

@@ -20,7 +20,15 @@ from mteb.abstasks import AbsTaskPairClassification, AbsTaskRetrieval, AbsTaskST
 from mteb.abstasks.text.bitext_mining import AbsTaskBitextMining
 from mteb.timing import TimingStack
 
-from mteb_tasks.readers import DictionaryFormat, TableFormat, read_aligned, read_dictionary, read_scored_pairs
+from mteb_tasks.readers import (
+    DictionaryFormat,
+    TableFormat,
+    read_aligned,
+    read_aligned_dictionary,
+    read_dictionary,
+    read_lines,
+    read_scored_pairs,
+)
 from mteb_tasks.sources import resolve_source
 
 logger = logging.getLogger(__name__)
@@ -69,6 +77,50 @@ class AlignedFilesBitextMining(ParallelBitextMining):
     def read_pairs(self, root: Path, subset: str, split: str) -> tuple[list[str], list[str]]:
         first, second = self.files[subset]
         return read_aligned(root / first, root / second)
+
+
+def read_pool(
+    root: Path, query_file: str, target_file: str, distractor_files: tuple[str, ...]
+) -> tuple[list[str], list[str]]:
+    """Query sentences and their candidate pool: the aligned translations first (query i's is pool[i]), then
+    the lines of the distractor files, less empty lines and copies of a translation (which would tie)."""
+    queries, targets = read_aligned(root / query_file, root / target_file)
+    gold_texts = set(targets)
+    pool = list(targets)
+    for name in distractor_files:
+        lines = (line.strip() for line in read_lines(root / name))
+        pool.extend(line for line in lines if line and line not in gold_texts)
+    return queries, pool
+
+
+class PooledBitextMining(LocalDataTask, AbsTaskBitextMining):
+    """Bitext mining against a pool: each query sentence is matched against its aligned translations plus
+    distractor sentences (e.g. the same sentences in other languages), so a model must find the right language
+    as well as the right meaning. mteb's F1, through a `gold` column (as mteb's BUCC task does)."""
+
+    # subset -> (query file, translation file, distractor files), relative to the data source
+    files: ClassVar[Mapping[str, tuple[str, str, tuple[str, ...]]]]
+
+    def load_split(self, root: Path, subset: str, split: str) -> dict[str, list]:
+        queries, pool = read_pool(root, *self.files[subset])
+        return {"sentence1": queries, "sentence2": pool, "gold": [(i, i) for i in range(len(queries))]}
+
+
+class PooledRetrieval(LocalDataTask, AbsTaskRetrieval):
+    """The pool of PooledBitextMining scored as retrieval, so a miss still counts by how far down the
+    translation ranks (MRR, recall@k): the one relevant document of query i is its aligned translation."""
+
+    files: ClassVar[Mapping[str, tuple[str, str, tuple[str, ...]]]]
+    k_values = (1, 10, 100, 1000)
+
+    def load_split(self, root: Path, subset: str, split: str) -> dict[str, Any]:
+        queries, pool = read_pool(root, *self.files[subset])
+        return {
+            "queries": Dataset.from_dict({"id": [f"q{i}" for i in range(len(queries))], "text": queries}),
+            "corpus": Dataset.from_dict({"id": [f"d{i}" for i in range(len(pool))], "text": pool}),
+            "relevant_docs": {f"q{i}": {f"d{i}": 1} for i in range(len(queries))},
+            "top_ranked": None,
+        }
 
 
 class ScoredPairsSTS(LocalDataTask, AbsTaskSTS):
@@ -149,8 +201,11 @@ class DictionaryBLI(LocalDataTask, AbsTaskRetrieval):
     target_script: ClassVar[str | None] = None  # drop entries whose target has no letter of this script
     k_values = (1, 5, 10, 100, 1000)
 
+    def dictionary_path(self, root: Path, subset: str) -> Path:
+        return root / self.files[subset]
+
     def read_pairs(self, root: Path, subset: str) -> list[tuple[str, str]]:
-        pairs = read_dictionary(root / self.files[subset], self.dictionary)
+        pairs = read_dictionary(self.dictionary_path(root, subset), self.dictionary)
         if self.target_script:
             pairs = [(s, t) for s, t in pairs if has_script(t, self.target_script)]
         return pairs
@@ -168,7 +223,7 @@ class DictionaryBLI(LocalDataTask, AbsTaskRetrieval):
         except ValueError as exc:
             from embedkit.errors import InputError
 
-            raise InputError(root / self.files[subset], None, str(exc)) from None
+            raise InputError(self.dictionary_path(root, subset), None, str(exc)) from None
         candidates = dict.fromkeys(target for _, target in pairs[:: self.candidates_every])
         candidates.update(dict.fromkeys(t for targets in gold.values() for t in targets))
         doc_id = {word: f"d{i}" for i, word in enumerate(candidates)}
@@ -176,6 +231,26 @@ class DictionaryBLI(LocalDataTask, AbsTaskRetrieval):
         corpus = Dataset.from_dict({"id": list(doc_id.values()), "text": list(doc_id)})
         relevant = {f"q{i}": {doc_id[t]: 1 for t in targets} for i, targets in enumerate(gold.values())}
         return {"corpus": corpus, "queries": queries, "relevant_docs": relevant, "top_ranked": None}
+
+
+class AlignedDictionaryBLI(DictionaryBLI):
+    """BLI from a dictionary kept as two line-aligned files. Only one-word entries whose source word has a
+    letter of the subset's script are kept (the files also hold phrases and untranslated Latin copies)."""
+
+    files: ClassVar[Mapping[str, tuple[str, str]]]  # subset -> (source file, target file)
+    source_scripts: ClassVar[Mapping[str, str]]  # subset -> Unicode script name, e.g. "SINHALA"
+
+    def dictionary_path(self, root: Path, subset: str) -> Path:
+        return root / self.files[subset][0]
+
+    def read_pairs(self, root: Path, subset: str) -> list[tuple[str, str]]:
+        source_file, target_file = self.files[subset]
+        script = self.source_scripts[subset]
+        return [
+            (source, target)
+            for source, target in read_aligned_dictionary(root / source_file, root / target_file)
+            if " " not in source and " " not in target and has_script(source, script)
+        ]
 
 
 class LabelledPairClassification(LocalDataTask, AbsTaskPairClassification):

@@ -161,6 +161,26 @@ def read_dictionary(path: Path, fmt: DictionaryFormat) -> list[tuple[str, str]]:
     return pairs
 
 
+def read_aligned_dictionary(source_path: Path, target_path: Path) -> list[tuple[str, str]]:
+    """(source, target) entries of a dictionary kept as two line-aligned files (line i of one translates line
+    i of the other). Lines where either side is empty are untranslated entries: skipped and counted in the
+    log."""
+    sources, targets = read_lines(source_path), read_lines(target_path)
+    if len(sources) != len(targets):
+        raise InputError(
+            target_path,
+            None,
+            f"has {len(targets)} lines but {source_path} has {len(sources)}",
+            "the two sides of an aligned dictionary must have the same number of lines",
+        )
+    pairs = [(s.strip(), t.strip()) for s, t in zip(sources, targets, strict=True) if s.strip() and t.strip()]
+    if not pairs:
+        raise InputError(source_path, None, "no entry with both sides filled")
+    if len(pairs) < len(sources):
+        logger.info("%s: skipped %d entries with an empty side", source_path, len(sources) - len(pairs))
+    return pairs
+
+
 @dataclass(frozen=True)
 class Kural:
     number: int

@@ -15,9 +15,13 @@ from mteb.abstasks.abstask import AbsTask
 from embedkit.errors import UserError
 from mteb_tasks.tasks import (
     FloresIndic,
+    FloresPooledEnglish,
+    FloresPooledEnglishRank,
+    FloresSinhalaTamil,
     KuralBitextMining,
     MahaSTS,
     MuseBLI,
+    NlpcLexiconBLI,
     NtrexIndic,
     OpenTamilBLI,
     SinhalaTamilShortSTS,
@@ -32,6 +36,9 @@ TASKS: dict[str, type[AbsTask]] = {
     for cls in (
         TatoebaIndic,
         FloresIndic,
+        FloresSinhalaTamil,
+        FloresPooledEnglish,
+        FloresPooledEnglishRank,
         NtrexIndic,
         KuralBitextMining,
         STSbIndic,
@@ -41,6 +48,7 @@ TASKS: dict[str, type[AbsTask]] = {
         STSbEnglish,
         MuseBLI,
         OpenTamilBLI,
+        NlpcLexiconBLI,
     )
 }
 
@@ -109,6 +117,19 @@ SUITES: dict[str, Suite] = {
                 "SinhalaTamilShortSTS",
                 "MuseBLI",
                 "WordSimIndic",
+            ),
+        ),
+        Suite(
+            "si-ta-en",
+            "Sinhala, Tamil and English from ../shared/data, for models trained on them (e.g. "
+            "recipes/lem-si-ta-en.yaml): FLORES-200 devtest sin<->tam, sin/tam -> eng mined against a "
+            "13-language pool, Sinhala/Tamil short STS, NLPC si/ta -> en BLI on held-out entries.",
+            (
+                "FloresSinhalaTamil",
+                "FloresPooledEnglish",
+                "FloresPooledEnglishRank",
+                "SinhalaTamilShortSTS",
+                "NlpcLexiconBLI",
             ),
         ),
         Suite(

@@ -107,6 +107,23 @@ def test_lem_then_sbert_in_one_recipe(tmp_path, tiny_model, corpora):
     assert model.encode([EN, SI]).shape == (2, 32)
 
 
+@pytest.mark.parametrize("head_lr", [None, 1.0e-2])
+def test_head_lr_sets_the_new_heads_pace(tmp_path, tiny_model, corpora, head_lr):
+    from safetensors.torch import load_file
+
+    extra = f", head_lr: {head_lr}" if head_lr else ""
+    recipe = recipe_file(
+        tmp_path,
+        tiny_model,
+        f"- {{type: mlm, train: {corpora['tagged']}, batch_size: 4, max_steps: 2, lr: 1.0e-6, "
+        f"warmup: 0{extra}}}\n",
+    )
+    train(load_recipe(recipe), tmp_path / "run", show_progress=False)
+    bias = load_file(str(next((tmp_path / "run/checkpoints").glob("01-*/mlm_head.safetensors"))))["bias"]
+    moved = bias.abs().max().item()  # the bias starts at zero; Adam moves it about lr per step
+    assert (moved > 1e-3) if head_lr else (0 < moved < 1e-5)
+
+
 def test_tlm_resumes_with_its_head_and_counts(tmp_path, tiny_model, corpora):
     from safetensors.torch import load_file
 
@@ -214,6 +231,16 @@ def test_the_two_recipes_differ_only_in_masking():
     lem, mlm = (load_recipe(root / f"{name}-si-ta-en.yaml") for name in ("lem", "mlm"))
     for a, b in zip(lem.stages, mlm.stages, strict=True):
         assert (a.masking, b.masking) == ("lem", "random")
-        same = ("train", "pairs", "mask_ratio", "batch_size", "max_steps", "lr", "warmup", "max_rows")
+        same = (
+            "train",
+            "pairs",
+            "mask_ratio",
+            "batch_size",
+            "max_steps",
+            "lr",
+            "head_lr",
+            "warmup",
+            "max_rows",
+        )
         assert all(getattr(a, key) == getattr(b, key) for key in same)
     assert lem.compute == mlm.compute

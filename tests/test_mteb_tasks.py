@@ -4,6 +4,7 @@ readers' strictness, the registry and suites, and corpus folders as tasks."""
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import mteb
@@ -180,7 +181,7 @@ def test_every_task_has_complete_metadata():
     for name, cls in TASKS.items():
         meta = cls.metadata
         assert meta.name == name and meta.is_multilingual and meta.license and meta.reference
-        assert meta.main_score in {"f1", "cosine_spearman", "precision_at_1"}
+        assert meta.main_score in {"f1", "cosine_spearman", "precision_at_1", "mrr_at_1000"}
 
 
 def _save_corpus(folder: Path, columns: dict) -> Path:
@@ -214,3 +215,118 @@ def test_corpus_folders_are_scored_as_their_kind(tmp_path, shared_data, tiny_mod
     assert 0 < scores["Corpus-nli"]["max_ap"] <= 1
     with pytest.raises(UserError, match="fit no scorable kind"):
         get_task(str(_save_corpus(tmp_path / "odd", {"text": ["a"]})))
+
+
+def test_flores_sinhala_tamil_pairs_the_two_languages_directly(shared_data):
+    task = _loaded("FloresSinhalaTamil")
+    flores = shared_data / "flores200/devtest"
+    sinhala = (flores / "sin_Sinh.devtest").read_text(encoding="utf-8").splitlines()
+    tamil = (flores / "tam_Taml.devtest").read_text(encoding="utf-8").splitlines()
+    assert task.dataset["sin-tam"]["devtest"]["sentence1"] == sinhala
+    assert task.dataset["sin-tam"]["devtest"]["sentence2"] == tamil
+    assert task.dataset["tam-sin"]["devtest"]["sentence1"] == tamil
+
+
+def test_flores_pool_is_english_plus_twelve_other_languages(shared_data):
+    task = _loaded("FloresPooledEnglish")
+    flores = shared_data / "flores200/devtest"
+    lines = {
+        p.name.split("_")[0]: [line.strip() for line in p.read_text(encoding="utf-8").splitlines()]
+        for p in flores.glob("*.devtest")
+    }
+    split = task.dataset["tam-eng"]["devtest"]
+    pool = split["sentence2"]
+    assert split["sentence1"] == lines["tam"] and pool[:1012] == lines["eng"]
+    assert len(pool) == 13 * 1012 and split["gold"] == [(i, i) for i in range(1012)]
+    assert set(pool) == {line for lang, text in lines.items() if lang not in ("sin", "tam") for line in text}
+    assert task.dataset["sin-eng"]["devtest"]["sentence2"] == pool  # one pool for both languages
+
+
+def _pooled_task(base, root: Path, distractors: tuple[str, ...]):
+    class Pooled(base):
+        files = {"sin-eng": ("queries.txt", "gold.txt", distractors)}
+        metadata = base.metadata.model_copy(
+            update={
+                "dataset": {"path": str(root), "revision": "test"},
+                "eval_langs": {"sin-eng": ["sin-Sinh", "eng-Latn"]},
+            }
+        )
+
+    return Pooled()
+
+
+def test_pooled_mining_counts_a_distractor_hit_as_a_miss(tmp_path, tiny_model):
+    """Identical texts embed identically, so with queries copied into the gold side every query finds its
+    gold translation, unless the same text is also among the distractors (then mteb's F1 counts the
+    distractor index, a miss, and the rank variant puts the translation below rank 1). Distractors identical
+    to a gold translation are not in the pool."""
+    from sentence_transformers import SentenceTransformer
+
+    from mteb_tasks.tasks.bitext_mining import FloresPooledEnglish, FloresPooledEnglishRank
+
+    queries = ["a red house by the river", "two dogs in the snow", "the train leaves at nine"]
+    (tmp_path / "queries.txt").write_text("\n".join(queries) + "\n", encoding="utf-8")
+    (tmp_path / "gold.txt").write_text("\n".join(queries) + "\n", encoding="utf-8")
+    (tmp_path / "copies.txt").write_text("\n".join(queries) + "\n", encoding="utf-8")
+    (tmp_path / "other.txt").write_text("a blue car\nsun over hills\n", encoding="utf-8")
+    model = SentenceTransformer(str(tiny_model), device="cpu")
+
+    def scores(base) -> tuple[dict, int]:
+        task = _pooled_task(base, tmp_path, ("other.txt", "copies.txt"))
+        load_task_data(task)
+        split = task.dataset["sin-eng"]["devtest"]
+        pool = len(split["sentence2"] if "sentence2" in split else split["corpus"])
+        result = mteb.evaluate(model, task, cache=None, show_progress_bar=False, co2_tracker=False)
+        return result.task_results[0].scores["devtest"][0], pool
+
+    mining, pool = scores(FloresPooledEnglish)
+    assert (mining["f1"], pool) == (1.0, 5)  # copies of gold translations are dropped
+    rank, pool = scores(FloresPooledEnglishRank)
+    assert (rank["mrr_at_1000"], rank["precision_at_1"], pool) == (1.0, 1.0, 5)
+
+    (tmp_path / "gold.txt").write_text("un\ndeux\ntrois\n", encoding="utf-8")
+    mining, pool = scores(FloresPooledEnglish)
+    assert pool == 8 and mining["f1"] == 0.0  # each query's own copy among the distractors wins
+    rank, _ = scores(FloresPooledEnglishRank)
+    assert rank["precision_at_1"] == 0.0 and 1 / 8 <= rank["mrr_at_1000"] <= 1 / 2
+    assert rank["recall_at_10"] == 1.0  # the translation is still in the pool, lower down
+
+
+def test_nlpc_lexicon_bli_holds_out_one_word_entries(shared_data):
+    task = _loaded("NlpcLexiconBLI")
+    root = shared_data / "si_ta_en_lexicons_nlpcuom"
+    for subset, (source_file, target_file), script in (
+        ("sin-eng", ("EN-SI/combineddictionary.si", "EN-SI/combineddictionary.en"), "\u0d80-\u0dff"),
+        ("tam-eng", ("EN-TA/combineddictionary.ta", "EN-TA/combineddictionary.en"), "\u0b80-\u0bff"),
+    ):
+        split = task.dataset[subset]["test"]
+        words = split["queries"]["text"]
+        assert len(words) > 900 and all(" " not in w and re.search(f"[{script}]", w) for w in words)
+        entries = list(
+            zip(
+                (root / source_file).read_text(encoding="utf-8").splitlines(),
+                (root / target_file).read_text(encoding="utf-8").splitlines(),
+                strict=True,
+            )
+        )
+        kept = [(s.strip(), t.strip()) for s, t in entries if s.strip() and t.strip()]
+        kept = [(s, t) for s, t in kept if " " not in s and " " not in t and re.search(f"[{script}]", s)]
+        sources = list(dict.fromkeys(s for s, _ in kept))
+        assert words == sources[::16]  # every 16th distinct source word; the rest is free for training
+        word_of = dict(zip(split["corpus"]["id"], split["corpus"]["text"], strict=True))
+        assert set(word_of.values()) == {t for _, t in kept}
+        gold = {word_of[doc] for doc in split["relevant_docs"]["q1"]}
+        assert gold == {t for s, t in kept if s == words[1]}
+        queries, _ = task.test_words(subset)
+        assert queries == set(words)
+
+
+def test_aligned_dictionary_sides_must_match(tmp_path):
+    from mteb_tasks.readers import read_aligned_dictionary
+
+    (tmp_path / "d.si").write_text("අම්මා\nතාත්තා\n\n", encoding="utf-8")
+    (tmp_path / "d.en").write_text("mother\n\nempty\n", encoding="utf-8")
+    assert read_aligned_dictionary(tmp_path / "d.si", tmp_path / "d.en") == [("අම්මා", "mother")]
+    (tmp_path / "d.en").write_text("mother\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"d.en: has 1 lines but .*d.si has 3"):
+        read_aligned_dictionary(tmp_path / "d.si", tmp_path / "d.en")

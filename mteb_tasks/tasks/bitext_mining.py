@@ -7,7 +7,12 @@ from pathlib import Path
 
 from mteb.abstasks.task_metadata import TaskMetadata
 
-from mteb_tasks.abstasks import AlignedFilesBitextMining, ParallelBitextMining
+from mteb_tasks.abstasks import (
+    AlignedFilesBitextMining,
+    ParallelBitextMining,
+    PooledBitextMining,
+    PooledRetrieval,
+)
 from mteb_tasks.languages import langscript
 from mteb_tasks.readers import Kural, read_kurals
 
@@ -28,6 +33,45 @@ FLORES_CODES = {
     "tel": "tel_Telu",
     "urd": "urd_Arab",
 }
+FLORES_SOURCE = {
+    "path": "${shared}/flores200",
+    "revision": "OPUS-MT-testsets-ac0f19c0be3cb4e0d9450fcb2d7a9847c4bdd180",
+}
+
+
+def _flores_file(lang: str) -> str:
+    code = "eng_Latn" if lang == "eng" else FLORES_CODES[lang]
+    return f"devtest/{code}.devtest"
+
+
+def flores_metadata(
+    *,
+    name: str,
+    description: str,
+    eval_langs: dict[str, list[str]],
+    type: str = "BitextMining",
+    main_score: str = "f1",
+) -> TaskMetadata:
+    """The metadata every FLORES-200 devtest task shares, with the task's own name, text and subsets."""
+    return TaskMetadata(
+        name=name,
+        description=description,
+        eval_langs=eval_langs,
+        type=type,
+        main_score=main_score,
+        reference="https://github.com/facebookresearch/flores/tree/main/flores200",
+        dataset=FLORES_SOURCE,
+        category="t2t",
+        modalities=["text"],
+        eval_splits=["devtest"],
+        domains=["Non-fiction", "Encyclopaedic", "Written"],
+        license="cc-by-sa-4.0",
+        annotations_creators="human-annotated",
+        sample_creation="human-translated",
+        bibtex_citation="",
+    )
+
+
 NTREX_LANGS = ("hin", "mar", "ben", "guj", "kan", "mal", "pan", "tam", "tel", "sin", "urd", "nep")
 
 
@@ -61,31 +105,57 @@ class TatoebaIndic(AlignedFilesBitextMining):
 
 
 class FloresIndic(AlignedFilesBitextMining):
-    files = {
-        f"{lang}-eng": (f"devtest/{code}.devtest", "devtest/eng_Latn.devtest")
-        for lang, code in FLORES_CODES.items()
-    }
-    metadata = TaskMetadata(
+    files = {f"{lang}-eng": (_flores_file(lang), _flores_file("eng")) for lang in FLORES_CODES}
+    metadata = flores_metadata(
         name="FloresIndic",
         description="FLORES-200 devtest (1,012 multi-way parallel sentences), 13 Indic languages and Sinhala "
         "to "
         "English. The English side is shared by every language pair.",
-        reference="https://github.com/facebookresearch/flores/tree/main/flores200",
-        dataset={
-            "path": "${shared}/flores200",
-            "revision": "OPUS-MT-testsets-ac0f19c0be3cb4e0d9450fcb2d7a9847c4bdd180",
-        },
-        type="BitextMining",
-        category="t2t",
-        modalities=["text"],
-        eval_splits=["devtest"],
         eval_langs=_to_english(FLORES_CODES),
-        main_score="f1",
-        domains=["Non-fiction", "Encyclopaedic", "Written"],
-        license="cc-by-sa-4.0",
-        annotations_creators="human-annotated",
-        sample_creation="human-translated",
-        bibtex_citation="",
+    )
+
+
+class FloresSinhalaTamil(AlignedFilesBitextMining):
+    files = {
+        "sin-tam": (_flores_file("sin"), _flores_file("tam")),
+        "tam-sin": (_flores_file("tam"), _flores_file("sin")),
+    }
+    metadata = flores_metadata(
+        name="FloresSinhalaTamil",
+        description="FLORES-200 devtest (1,012 multi-way parallel sentences), Sinhala to Tamil and Tamil to "
+        "Sinhala: a low-resource pair without English in between.",
+        eval_langs={"sin-tam": ["sin-Sinh", "tam-Taml"], "tam-sin": ["tam-Taml", "sin-Sinh"]},
+    )
+
+
+POOL_SOURCES = ("sin", "tam")
+POOL_DISTRACTORS = tuple(_flores_file(lang) for lang in FLORES_CODES if lang not in POOL_SOURCES)
+
+
+class FloresPooledEnglish(PooledBitextMining):
+    files = {
+        f"{lang}-eng": (_flores_file(lang), _flores_file("eng"), POOL_DISTRACTORS) for lang in POOL_SOURCES
+    }
+    metadata = flores_metadata(
+        name="FloresPooledEnglish",
+        description="FLORES-200 devtest, Sinhala and Tamil to English mined against a pool of 13 x 1,012 "
+        "sentences: the English ones plus the same sentences in the 12 other Indic languages of the folder "
+        "(all but Sinhala and Tamil). Plain 1,012-candidate mining to English is at its ceiling; here a "
+        "model must also prefer the English translation to the Hindi, Bengali, ... ones.",
+        eval_langs=_to_english(POOL_SOURCES),
+    )
+
+
+class FloresPooledEnglishRank(PooledRetrieval):
+    files = FloresPooledEnglish.files
+    metadata = flores_metadata(
+        name="FloresPooledEnglishRank",
+        description="FloresPooledEnglish scored as retrieval: where the English translation ranks among the "
+        "13,156 candidates (main score MRR; precision@1 is the mining accuracy), so models that all miss at "
+        "rank 1 still compare.",
+        eval_langs=FloresPooledEnglish.metadata.eval_langs,
+        type="Retrieval",
+        main_score="mrr_at_1000",
     )
 
 

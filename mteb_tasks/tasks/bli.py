@@ -1,11 +1,12 @@
-"""Bilingual lexicon induction: MUSE en->hi/bn/ta (../shared/data, the standard test split) and open-tamil's
-en->ta dictionary (shipped in the `open-tamil` registry package). Main score P@1."""
+"""Bilingual lexicon induction: MUSE en->hi/bn/ta (../shared/data, the standard test split), NLPC's si->en and
+ta->en dictionaries (../shared/data) and open-tamil's en->ta dictionary (shipped in the `open-tamil` registry
+package). Main score P@1."""
 
 from __future__ import annotations
 
 from mteb.abstasks.task_metadata import TaskMetadata
 
-from mteb_tasks.abstasks import DictionaryBLI, EveryNth, RankRange
+from mteb_tasks.abstasks import AlignedDictionaryBLI, DictionaryBLI, EveryNth, RankRange
 from mteb_tasks.readers import MUSE_HUNALIGN, DictionaryFormat
 
 MUSE_TEST = RankRange(5000, 6500)  # distinct source words 0-5000 are MUSE's train split
@@ -74,6 +75,43 @@ class OpenTamilBLI(DictionaryBLI):
         main_score="precision_at_1",
         domains=["Written"],
         license="mit",
+        annotations_creators="expert-annotated",
+        sample_creation="found",
+        bibtex_citation="",
+    )
+
+
+NLPC_LEXICON_TEST = EveryNth(16)
+
+
+class NlpcLexiconBLI(AlignedDictionaryBLI):
+    files = {
+        "sin-eng": ("EN-SI/combineddictionary.si", "EN-SI/combineddictionary.en"),
+        "tam-eng": ("EN-TA/combineddictionary.ta", "EN-TA/combineddictionary.en"),
+    }
+    source_scripts = {"sin-eng": "SINHALA", "tam-eng": "TAMIL"}
+    test_split = NLPC_LEXICON_TEST
+    metadata = TaskMetadata(
+        name="NlpcLexiconBLI",
+        description="NLPC (University of Moratuwa) Sinhala-English and Tamil-English dictionaries, one-word "
+        "entries only. Queries: every 16th distinct Sinhala / Tamil word in file order (test_words lists "
+        "them for a recipe to leave out; the mlm recipes never read these dictionaries, while "
+        "recipes/lexical-offline.yaml trains on all of them, so its model must not be scored here); "
+        "candidates: every English word of the kept entries; a hit is any gold translation. The data has no "
+        "stated licence: it is read in place, never redistributed.",
+        reference="https://github.com/nlpcuom/parallel_corpus_mining",
+        dataset={
+            "path": "${shared}/si_ta_en_lexicons_nlpcuom",
+            "revision": "432c0ac16fe51aae46aa6cf8635db97391c8ca12",
+        },
+        type="Retrieval",
+        category="t2t",
+        modalities=["text"],
+        eval_splits=["test"],
+        eval_langs={"sin-eng": ["sin-Sinh", "eng-Latn"], "tam-eng": ["tam-Taml", "eng-Latn"]},
+        main_score="precision_at_1",
+        domains=["Written"],
+        license="not specified",
         annotations_creators="expert-annotated",
         sample_creation="found",
         bibtex_citation="",

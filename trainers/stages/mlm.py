@@ -53,6 +53,12 @@ class MLMConfig(StageConfig):
         description="lem: probability that a tagged span of each type is a candidate (ENT, VERB, NOUN)",
     )
     lr: float = Field(default=5e-5, gt=0)
+    head_lr: float | None = Field(
+        default=None,
+        gt=0,
+        description="learning rate of the MLM head (default: lr); a new head (a base without one, such as "
+        "the default model) needs a higher one to be any use within a short run",
+    )
 
 
 @register_stage("mlm")
@@ -163,6 +169,12 @@ class MLMStage(TrainerStage):
             raise self.error(("masking",), f"{LOSS_NAME} is {value.item()} on the first rows")
 
     # --- training ---
+
+    def training_args(self, total: int):
+        args = super().training_args(total)
+        if self.config.head_lr is not None:
+            args.learning_rate_mapping = {r"^head\.": self.config.head_lr}  # names inside MaskedLMLoss
+        return args
 
     def head_source(self) -> Path | None:
         """Where the head starts from: the nearest earlier stage of this run that saved one, else the base."""
