@@ -38,16 +38,23 @@ def read_lines(path: Path, *, encoding: str = "utf-8") -> list[str]:
     return text.splitlines()
 
 
-def read_aligned(path1: Path, path2: Path) -> tuple[list[str], list[str]]:
-    """Two line-aligned files (line i of one translates line i of the other)."""
+def read_line_pairs(path1: Path, path2: Path) -> tuple[list[str], list[str]]:
+    """The lines of two files that must have as many lines as each other (line i of one goes with line i of
+    the other)."""
     lines1, lines2 = read_lines(path1), read_lines(path2)
     if len(lines1) != len(lines2):
         raise InputError(
             path2,
             None,
             f"has {len(lines2)} lines but {path1} has {len(lines1)}",
-            "aligned files must have the same number of lines",
+            "line-aligned files must have the same number of lines",
         )
+    return lines1, lines2
+
+
+def read_aligned(path1: Path, path2: Path) -> tuple[list[str], list[str]]:
+    """Two line-aligned files (line i of one translates line i of the other)."""
+    lines1, lines2 = read_line_pairs(path1, path2)
     for path, lines in ((path1, lines1), (path2, lines2)):
         for number, line in enumerate(lines, 1):
             if not line.strip():
@@ -165,14 +172,7 @@ def read_aligned_dictionary(source_path: Path, target_path: Path) -> list[tuple[
     """(source, target) entries of a dictionary kept as two line-aligned files (line i of one translates line
     i of the other). Lines where either side is empty are untranslated entries: skipped and counted in the
     log."""
-    sources, targets = read_lines(source_path), read_lines(target_path)
-    if len(sources) != len(targets):
-        raise InputError(
-            target_path,
-            None,
-            f"has {len(targets)} lines but {source_path} has {len(sources)}",
-            "the two sides of an aligned dictionary must have the same number of lines",
-        )
+    sources, targets = read_line_pairs(source_path, target_path)
     pairs = [(s.strip(), t.strip()) for s, t in zip(sources, targets, strict=True) if s.strip() and t.strip()]
     if not pairs:
         raise InputError(source_path, None, "no entry with both sides filled")
