@@ -79,6 +79,16 @@ class AlignedFilesBitextMining(ParallelBitextMining):
         return read_aligned(root / first, root / second)
 
 
+def retrieval_split(queries: list[str], documents: list[str], relevant: list[list[int]]) -> dict[str, Any]:
+    """An mteb retrieval split from texts: query i's relevant documents are the indices in relevant[i]."""
+    return {
+        "queries": Dataset.from_dict({"id": [f"q{i}" for i in range(len(queries))], "text": queries}),
+        "corpus": Dataset.from_dict({"id": [f"d{j}" for j in range(len(documents))], "text": documents}),
+        "relevant_docs": {f"q{i}": {f"d{j}": 1 for j in docs} for i, docs in enumerate(relevant)},
+        "top_ranked": None,
+    }
+
+
 def read_pool(
     root: Path, query_file: str, target_file: str, distractor_files: tuple[str, ...]
 ) -> tuple[list[str], list[str]]:
@@ -115,12 +125,7 @@ class PooledRetrieval(LocalDataTask, AbsTaskRetrieval):
 
     def load_split(self, root: Path, subset: str, split: str) -> dict[str, Any]:
         queries, pool = read_pool(root, *self.files[subset])
-        return {
-            "queries": Dataset.from_dict({"id": [f"q{i}" for i in range(len(queries))], "text": queries}),
-            "corpus": Dataset.from_dict({"id": [f"d{i}" for i in range(len(pool))], "text": pool}),
-            "relevant_docs": {f"q{i}": {f"d{i}": 1} for i in range(len(queries))},
-            "top_ranked": None,
-        }
+        return retrieval_split(queries, pool, [[i] for i in range(len(queries))])
 
 
 class ScoredPairsSTS(LocalDataTask, AbsTaskSTS):
@@ -226,11 +231,9 @@ class DictionaryBLI(LocalDataTask, AbsTaskRetrieval):
             raise InputError(self.dictionary_path(root, subset), None, str(exc)) from None
         candidates = dict.fromkeys(target for _, target in pairs[:: self.candidates_every])
         candidates.update(dict.fromkeys(t for targets in gold.values() for t in targets))
-        doc_id = {word: f"d{i}" for i, word in enumerate(candidates)}
-        queries = Dataset.from_dict({"id": [f"q{i}" for i in range(len(gold))], "text": list(gold)})
-        corpus = Dataset.from_dict({"id": list(doc_id.values()), "text": list(doc_id)})
-        relevant = {f"q{i}": {doc_id[t]: 1 for t in targets} for i, targets in enumerate(gold.values())}
-        return {"corpus": corpus, "queries": queries, "relevant_docs": relevant, "top_ranked": None}
+        index = {word: i for i, word in enumerate(candidates)}
+        relevant = [[index[t] for t in targets] for targets in gold.values()]
+        return retrieval_split(list(gold), list(candidates), relevant)
 
 
 class AlignedDictionaryBLI(DictionaryBLI):
