@@ -13,7 +13,7 @@ import sys
 import traceback
 
 from embedkit import __version__
-from embedkit.console import console, set_quiet
+from embedkit.console import console, setup_logging
 from embedkit.errors import EmbedkitError
 
 COMMANDS = ["model", "encode", "corpus", "train", "eval", "publish", "tune"]
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
-    set_quiet(getattr(args, "quiet", False))
+    setup_logging(quiet=getattr(args, "quiet", False), debug=getattr(args, "debug", False))
     try:
         result = args.func(args)
         return int(result or 0)

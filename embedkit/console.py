@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -11,6 +14,9 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+
+from embedkit.progress import Progress as ProgressBase
+from embedkit.progress import ProgressTask
 
 console = Console(stderr=True)
 _quiet = False
@@ -43,3 +49,75 @@ def progress(*extra_columns) -> Progress:
         disable=_quiet,
         transient=False,
     )
+
+
+LIBRARY_LOGGERS = ("embedkit", "corpora", "trainers", "mteb_tasks", "benchmarks")
+
+
+def setup_logging(*, quiet: bool = False, debug: bool = False) -> None:
+    """The CLI's screen: library log records go to the rich console on stderr, as plain lines.
+
+    --quiet shows warnings and errors only; --debug shows debug records too. Called once per command;
+    calling it again replaces the handler, so tests that run several commands in one process see one.
+    """
+    import logging
+
+    from rich.logging import RichHandler
+
+    set_quiet(quiet)
+    level = logging.WARNING if quiet else (logging.DEBUG if debug else logging.INFO)
+    handler = RichHandler(
+        console=console,
+        show_time=False,
+        show_path=debug,
+        show_level=debug,
+        markup=False,
+        highlighter=None,
+        rich_tracebacks=False,
+    )
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.set_name("embedkit-cli")
+    for name in LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers = [h for h in logger.handlers if h.get_name() != "embedkit-cli"]
+        logger.addHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = False
+
+
+class RichProgress(ProgressBase):
+    """embedkit.progress.Progress drawn with rich on stderr. Nested tasks share one live display."""
+
+    def __init__(self, *extra_columns, disable: bool | None = None) -> None:
+        self.extra_columns = extra_columns
+        self.disable = _quiet if disable is None else disable
+        self._bar: Progress | None = None
+        self._open = 0
+
+    @contextmanager
+    def task(self, description: str, total: int | None = None, completed: int = 0) -> Iterator[ProgressTask]:
+        if self._bar is None:
+            self._bar = progress(TextColumn("{task.fields[status]}"), *self.extra_columns)
+            self._bar.disable = self.disable
+            self._bar.start()
+        bar = self._bar
+        self._open += 1
+        task_id = bar.add_task(description, total=total, completed=completed, status="")
+
+        class _Task(ProgressTask):
+            def advance(self, amount: int = 1) -> None:
+                bar.advance(task_id, amount)
+
+            def update(self, *, completed: int | None = None, total: int | None = None) -> None:
+                bar.update(task_id, completed=completed, total=total)
+
+            def status(self, text: str) -> None:
+                bar.update(task_id, status=text)
+
+        try:
+            yield _Task()
+        finally:
+            self._open -= 1
+            if self._open == 0:
+                bar.stop()
+                self._bar = None
