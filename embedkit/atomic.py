@@ -9,6 +9,40 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from embedkit.errors import UserError
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def apply_umask(path: Path, *, directory: bool) -> None:
+    """mkstemp/mkdtemp create 0600/0700; give the finished output the mode a plain open/mkdir would."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+
+
+def check_output_path(path: str | Path, option: str, *, kind: str = "folder") -> Path:
+    """Fail before any long work when `path` cannot become the output `kind` ("folder" or "file").
+
+    Refuses: a file where a folder is wanted and the reverse, a parent that is a file, a location that is
+    not writable. Creates nothing.
+    """
+    path = Path(path)
+    if kind == "folder" and path.exists() and not path.is_dir():
+        raise UserError(f"{option} {path} is an existing file, not a folder (choose another {option})")
+    if kind == "file" and path.is_dir():
+        raise UserError(f"{option} {path} is a folder (give a file path for {option})")
+    parent = path if (kind == "folder" and path.is_dir()) else path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UserError(f"{option} {path}: {parent} is a file, not a folder (choose another {option})")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"{option} {path}: {parent} is not writable (choose a writable {option})")
+    return path
+
 
 @contextmanager
 def atomic_dir(target: str | Path, *, replace: bool = False) -> Iterator[Path]:
@@ -25,6 +59,7 @@ def atomic_dir(target: str | Path, *, replace: bool = False) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    apply_umask(tmp, directory=True)
     if target.exists():
         if not replace:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -50,6 +85,7 @@ def atomic_file(target: str | Path) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        apply_umask(tmp, directory=False)
         os.replace(tmp, target)
     finally:
         if tmp.exists():
