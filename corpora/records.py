@@ -3,9 +3,7 @@ drops and decides what a malformed row does (stop the build, or be recorded and 
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,35 +72,6 @@ class BuildContext:
         self.rows_in += count
         if self.on_row is not None:
             self.on_row(count)
-
-
-def read_lines(path: Path, ctx: BuildContext) -> Iterator[tuple[int, str | None]]:
-    """(line number, text) for each line, newline stripped, UTF-8 checked line by line; a UTF-8 BOM
-    at the start is dropped. An undecodable line is invalid input: with --skip-invalid its text is None
-    (so line-aligned files stay aligned)."""
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, 1):
-            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            raw = raw.rstrip(b"\n").rstrip(b"\r")
-            try:
-                yield number, raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                ctx.invalid(
-                    path,
-                    number,
-                    f"invalid UTF-8 at byte {exc.start + 1} of the line",
-                    "save the file as UTF-8",
-                )
-                yield number, None
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def parse_input(text: str) -> Input:

@@ -169,6 +169,7 @@ def command_line(args: argparse.Namespace) -> str:
 
 def run_build(args: argparse.Namespace) -> int:
     from corpora import build_corpus
+    from embedkit.console import RichProgress
 
     if args.num_proc is not None and args.num_proc < 1:
         raise UserError("--num-proc must be at least 1")
@@ -181,6 +182,7 @@ def run_build(args: argparse.Namespace) -> int:
         skip_invalid=args.skip_invalid,
         num_proc=args.num_proc,
         command=command_line(args),
+        progress=RichProgress(),
         **build_options(args),
     )
     print(out)

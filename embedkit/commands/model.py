@@ -40,9 +40,10 @@ def register(sub, common) -> None:
 
 
 def run_pull(args: argparse.Namespace) -> int:
+    from embedkit.console import RichProgress
     from embedkit.default_model import pull
 
-    print(pull(force=args.force))
+    print(pull(force=args.force, progress=RichProgress()))
     return 0
 
 
