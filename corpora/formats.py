@@ -23,6 +23,7 @@ from corpora.readers import (
     STSB_COLUMNS,
     check_header,
     csv_rows,
+    describe_value,
     dictionary_pairs,
     line_count_mismatch,
     read_kurals,
@@ -94,14 +95,22 @@ def _check_not_empty(count: int, path: Path, ctx: BuildContext) -> None:
         ctx.invalid(path, None, "empty input: no rows", "check the path and the --format")
 
 
-def _row_lang(fields: dict, inp: Input, path: Path, line: int, ctx: BuildContext) -> str | None:
-    if fields.get("lang"):
-        try:
-            return lang_code(str(fields["lang"]))
-        except UserError as exc:
-            ctx.invalid(path, line, f"unknown language {fields['lang']!r} in column 'lang'", exc.args[0])
-            return None
-    return inp.lang
+def _row_lang(
+    fields: dict, inp: Input, path: str | Path, line: int, ctx: BuildContext
+) -> tuple[bool, str | None]:
+    """(valid, language) of a row: its `lang` field when it has one, else the input's language. A `lang`
+    that is not a known language code is an invalid row (valid False: the reader skips it)."""
+    value = fields.get("lang")
+    if value is None or value == "":
+        return True, inp.lang
+    if not isinstance(value, str):
+        ctx.invalid(path, line, f"field 'lang' is {describe_value(value)}, not a language code")
+        return False, None
+    try:
+        return True, lang_code(value)
+    except UserError as exc:
+        ctx.invalid(path, line, f"unknown language {value!r} in column 'lang'", exc.args[0])
+        return False, None
 
 
 # ---------------------------------------------------------------- one-language rows
@@ -160,7 +169,9 @@ class _HeaderReader(Reader):
                     )
                     continue
                 fields = dict(zip(header, values, strict=False))
-                fields["lang"] = _row_lang(fields, inp, inp.file, number, ctx)
+                valid, fields["lang"] = _row_lang(fields, inp, inp.file, number, ctx)
+                if not valid:
+                    continue
                 count += 1
                 yield Record(inp.path, number, fields)
             _check_not_empty(count, inp.file, ctx)
@@ -210,7 +221,7 @@ class JsonlReader(Reader):
                 if text is None or not text.strip():
                     continue
                 try:
-                    fields = json.loads(text, parse_constant=_reject_constant)
+                    fields = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
                 except json.JSONDecodeError as exc:
                     ctx.invalid(inp.file, number, f"malformed JSON ({exc.msg} at column {exc.colno})")
                     continue
@@ -220,7 +231,9 @@ class JsonlReader(Reader):
                 if not isinstance(fields, dict):
                     ctx.invalid(inp.file, number, f"expected a JSON object, found {type(fields).__name__}")
                     continue
-                fields["lang"] = _row_lang(fields, inp, inp.file, number, ctx)
+                valid, fields["lang"] = _row_lang(fields, inp, inp.file, number, ctx)
+                if not valid:
+                    continue
                 count += 1
                 yield Record(inp.path, number, fields)
             _check_not_empty(count, inp.file, ctx)
@@ -299,7 +312,11 @@ class HubReader(Reader):
                     for name, names in labels.items():
                         value = fields[name]
                         fields[name] = names[value] if 0 <= value < len(names) else str(value)
-                    fields["lang"] = lang if "lang" not in row else _row_lang(row, inp, where, number, ctx)
+                    valid, fields["lang"] = (
+                        (True, lang) if "lang" not in row else _row_lang(row, inp, where, number, ctx)
+                    )
+                    if not valid:
+                        continue
                     count += 1
                     yield Record(where, number, fields)
                 _check_not_empty(count, Path(where), ctx)
@@ -594,6 +611,15 @@ class KuralReader(Reader):
 
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise ValueError(f"the key {key!r} appears twice in one object")
+        found[key] = value
+    return found
 
 
 def _is_number(text: str) -> bool:

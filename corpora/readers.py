@@ -35,14 +35,24 @@ def raise_invalid(path: str | Path, line: int | None, problem: str, fix: str | N
     raise InputError(path, line, problem, fix)
 
 
+def describe_value(value: Any) -> str:
+    """'a dict ({'x': 1})', 'a NaN', 'a null': what a non-text value is, for error messages."""
+    if value is None:
+        return "a null"
+    if isinstance(value, float) and value != value:
+        return "a NaN"
+    kind = {dict: "JSON object", list: "list", bool: "boolean", int: "number", float: "number"}.get(
+        type(value), type(value).__name__
+    )
+    shown = repr(value)
+    return f"a {kind} ({shown[:40] + '...' if len(shown) > 40 else shown})"
+
+
 def text_problem(value: Any) -> str | None:
     """Why `value` cannot be a text field, or None: only strings are text (a JSON object, list, number,
     boolean, null or NaN is never turned into one), and text holds no NUL character."""
     if not isinstance(value, str):
-        kind = "null" if value is None else type(value).__name__
-        if isinstance(value, float) and value != value:
-            kind = "NaN"
-        return f"a {kind} ({value!r}), not a string"
+        return f"{describe_value(value)}, not a string"
     if "\x00" in value:
         return f"a NUL character at position {value.index(chr(0)) + 1}"
     return None

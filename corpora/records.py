@@ -55,12 +55,22 @@ class BuildContext:
     on_row: Any = None  # progress callback
 
     def invalid(self, file: str | Path, line: int | None, problem: str, fix: str | None = None) -> None:
-        """A malformed row: raise in strict mode; with --skip-invalid record it and return."""
+        """A malformed source row a reader will not yield: raise in strict mode; with --skip-invalid
+        count it in, record it and return."""
         if not self.skip_invalid:
             raise InputError(file, line, problem, fix)
-        self.drops["invalid"] += 1
         if line is not None:
             self.count_in()
+        self._record_invalid(file, line, problem)
+
+    def invalid_record(self, record: Record, problem: str, fix: str | None = None) -> None:
+        """A record (already counted in) that a builder finds malformed: as `invalid`."""
+        if not self.skip_invalid:
+            raise InputError(record.file, record.line, problem, fix)
+        self._record_invalid(record.file, record.line, problem)
+
+    def _record_invalid(self, file: str | Path, line: int | None, problem: str) -> None:
+        self.drops["invalid"] += 1
         if len(self.invalid_rows) < MAX_INVALID_RECORDED:
             self.invalid_rows.append({"file": str(file), "line": line, "reason": problem})
 

@@ -44,7 +44,9 @@ def probe_sentences(lang: str) -> list[str]:
     if not path.exists():
         known = ", ".join(sorted(p.stem for p in PROBE_DIR.glob("*.txt")))
         raise UserError(f"no probe sentences for language {lang!r} (have: {known}); pass --text FILE")
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    from corpora.readers import text_lines
+
+    return [line.strip() for line in text_lines(path) if line.strip()]
 
 
 def check_folder(folder: Path) -> None:
