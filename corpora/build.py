@@ -174,7 +174,7 @@ def _datasets_bars_off() -> Iterator[None]:
 
 
 def _from_generator(
-    make: Callable[[], Iterator[dict]], features: Features, cache: Path, plan: Plan
+    make: Callable[[], Iterator[dict]], features: Features, cache: Path, plan: Plan, ctx: BuildContext
 ) -> Dataset:
     """Stream rows into an Arrow file under `cache`; errors raised by our code come out unwrapped, and
     no rows at all is a UserError naming the inputs."""
@@ -196,10 +196,7 @@ def _from_generator(
     except ValueError as exc:
         if yielded or isinstance(exc, EmbedkitError):
             raise
-        raise user_error(
-            f"no rows to write from {_inputs_named(plan)}: every row was dropped or invalid",
-            "check --lang, --format and --column against the input; --skip-invalid lists invalid rows",
-        ) from None
+        raise _no_rows(plan, ctx) from None
     except DatasetGenerationError as exc:
         cause = exc.__cause__
         while cause is not None and not isinstance(cause, EmbedkitError):
@@ -232,11 +229,11 @@ def _build(plan: Plan, ctx: BuildContext, cache: Path, num_proc: int | None, pro
     with progress.task(f"reading {plan.fmt} ({plan.kind})") as bar:
         ctx.on_row = lambda _: bar.update(completed=ctx.rows_in) if ctx.rows_in % 1000 == 0 else None
         stage = _from_generator(lambda: builder.rows(_counted(plan.reader.records(ctx), ctx), ctx),
-                                builder.stage_features(), cache, plan)  # fmt: skip
+                                builder.stage_features(), cache, plan, ctx)  # fmt: skip
         aggregated = builder.aggregate(stage, ctx)
         if aggregated is not None:
             bar.status(f"grouping {plan.kind} rows")
-            stage = _from_generator(lambda: aggregated, builder.features(), cache, plan)
+            stage = _from_generator(lambda: aggregated, builder.features(), cache, plan, ctx)
         bar.update(completed=ctx.rows_in, total=ctx.rows_in)
     ctx.rows_built = len(stage)
     helpers = {DROP: Value("string"), **{f"_key_{reason}": Value("int64") for reason in builder.dedup}}
@@ -260,20 +257,21 @@ def _build(plan: Plan, ctx: BuildContext, cache: Path, num_proc: int | None, pro
     checked = concatenate_datasets(parts) if len(parts) > 1 else parts[0]
     keep = _keep(checked, builder, ctx)
     if not keep.any():
-        drops = ", ".join(f"{reason} {count}" for reason, count in sorted(ctx.drops.items()))
-        raise user_error(
-            f"no rows left to write from {_inputs_named(plan)} (rows in: {ctx.rows_in}; "
-            f"dropped: {drops or 'none'})",
-            "check --lang, --format and the cleaning options against the input",
-        )
+        raise _no_rows(plan, ctx)
     import numpy as np
 
     return checked.select(np.flatnonzero(keep)).remove_columns(list(helpers))
 
 
-def _inputs_named(plan: Plan) -> str:
+def _no_rows(plan: Plan, ctx: BuildContext) -> EmbedkitError:
+    """A build that would write an empty corpus (every row dropped or invalid): say which inputs and why."""
     paths = [inp.path for inp in plan.reader.inputs]
-    return ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+    named = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+    drops = ", ".join(f"{reason} {count}" for reason, count in sorted(ctx.drops.items())) or "none"
+    return user_error(
+        f"no rows left to write from {named} (rows in: {ctx.rows_in}; dropped: {drops})",
+        "check --lang, --format, --column and the cleaning options against the input",
+    )
 
 
 def _keep(dataset: Dataset, builder: Builder, ctx: BuildContext):

@@ -482,7 +482,7 @@ class BabelnetReader(Reader):
     def records(self, ctx: BuildContext) -> Iterator[Record]:
         for inp in self.inputs:
             count, header = 0, None
-            for number, values in csv_rows(inp.file, ctx):
+            for number, values in csv_rows(inp.file, ctx.invalid):
                 if header is None:
                     header = tuple(value.strip().lower() for value in values)
                     if header != self.header:

@@ -101,7 +101,7 @@ class Builder(ABC):
         value = record.fields[field]
         problem = field_problem(value, kind)
         if problem:
-            ctx.invalid_record(record, f"field {field!r} is {problem}", FIELD_FIXES[kind])
+            ctx.invalid_record(record, f"field {field!r} {problem}", FIELD_FIXES[kind])
             return None
         return value
 
@@ -153,7 +153,9 @@ def field_problem(value: Any, kind: str) -> str | None:
     numbers = (int, float) if kind == "number" else (int,)
     if isinstance(value, numbers) and not isinstance(value, bool) and value == value:  # NaN != NaN
         return None
-    return f"{describe_value(value)}, not {'a number' if kind == 'number' else 'a string or a whole number'}"
+    return (
+        f"is {describe_value(value)}, not {'a number' if kind == 'number' else 'a string or a whole number'}"
+    )
 
 
 def _parse_pair(value: Any, what: str) -> tuple[float, float]:

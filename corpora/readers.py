@@ -52,9 +52,9 @@ def text_problem(value: Any) -> str | None:
     """Why `value` cannot be a text field, or None: only strings are text (a JSON object, list, number,
     boolean, null or NaN is never turned into one), and text holds no NUL character."""
     if not isinstance(value, str):
-        return f"{describe_value(value)}, not a string"
+        return f"is {describe_value(value)}, not a string"
     if "\x00" in value:
-        return f"a NUL character at position {value.index(chr(0)) + 1}"
+        return f"holds a NUL character at position {value.index(chr(0)) + 1}"
     return None
 
 
@@ -85,7 +85,7 @@ def read_lines(path: Path, on_invalid: OnInvalid = raise_invalid) -> Iterator[tu
                     path,
                     number,
                     f"NUL byte at character {text.index(chr(0)) + 1} of the line",
-                    "remove the NUL bytes (is this a text file?)",
+                    "remove the NUL bytes; is this a text file?",
                 )
                 yield number, None
                 continue
