@@ -95,22 +95,22 @@ def _check_not_empty(count: int, path: Path, ctx: BuildContext) -> None:
         ctx.invalid(path, None, "empty input: no rows", "check the path and the --format")
 
 
-def _row_lang(
-    fields: dict, inp: Input, path: str | Path, line: int, ctx: BuildContext
-) -> tuple[bool, str | None]:
-    """(valid, language) of a row: its `lang` field when it has one, else the input's language. A `lang`
-    that is not a known language code is an invalid row (valid False: the reader skips it)."""
+def _with_lang(fields: dict, inp: Input, path: str | Path, line: int, ctx: BuildContext) -> bool:
+    """Set a row's `lang`: its own `lang` field when it has one, else the input's language. False (the
+    reader skips the row) when `lang` is not a known language code: an invalid row."""
     value = fields.get("lang")
     if value is None or value == "":
-        return True, inp.lang
+        fields["lang"] = inp.lang
+        return True
     if not isinstance(value, str):
         ctx.invalid(path, line, f"field 'lang' is {describe_value(value)}, not a language code")
-        return False, None
+        return False
     try:
-        return True, lang_code(value)
+        fields["lang"] = lang_code(value)
     except UserError as exc:
         ctx.invalid(path, line, f"unknown language {value!r} in column 'lang'", exc.args[0])
-        return False, None
+        return False
+    return True
 
 
 # ---------------------------------------------------------------- one-language rows
@@ -169,11 +169,9 @@ class _HeaderReader(Reader):
                     )
                     continue
                 fields = dict(zip(header, values, strict=False))
-                valid, fields["lang"] = _row_lang(fields, inp, inp.file, number, ctx)
-                if not valid:
-                    continue
-                count += 1
-                yield Record(inp.path, number, fields)
+                if _with_lang(fields, inp, inp.file, number, ctx):
+                    count += 1
+                    yield Record(inp.path, number, fields)
             _check_not_empty(count, inp.file, ctx)
 
 
@@ -231,11 +229,9 @@ class JsonlReader(Reader):
                 if not isinstance(fields, dict):
                     ctx.invalid(inp.file, number, f"expected a JSON object, found {type(fields).__name__}")
                     continue
-                valid, fields["lang"] = _row_lang(fields, inp, inp.file, number, ctx)
-                if not valid:
-                    continue
-                count += 1
-                yield Record(inp.path, number, fields)
+                if _with_lang(fields, inp, inp.file, number, ctx):
+                    count += 1
+                    yield Record(inp.path, number, fields)
             _check_not_empty(count, inp.file, ctx)
 
 
@@ -312,10 +308,9 @@ class HubReader(Reader):
                     for name, names in labels.items():
                         value = fields[name]
                         fields[name] = names[value] if 0 <= value < len(names) else str(value)
-                    valid, fields["lang"] = (
-                        (True, lang) if "lang" not in row else _row_lang(row, inp, where, number, ctx)
-                    )
-                    if not valid:
+                    if "lang" not in row:
+                        fields["lang"] = lang
+                    elif not _with_lang(fields, inp, where, number, ctx):
                         continue
                     count += 1
                     yield Record(where, number, fields)

@@ -412,6 +412,14 @@ class _BilingualChecks:
     """Cleaning shared by parallel and lexicon rows: every check in order, the first failing one names
     the drop reason."""
 
+    def bilingual_entries(self, record: Record, ctx: BuildContext) -> list[tuple[str, str, str]] | None:
+        """The record's entries in the --lang languages, or None (skipped) when fewer than two remain."""
+        entries = self.entries(record, ctx)
+        if entries is not None and len(entries) < 2:
+            ctx.drop("language_not_requested")
+            return None
+        return entries
+
     def script_reason(self, pairs: list[tuple[str, str]], min_share: float) -> str | None:
         for text, lang in pairs:
             if script_share(text, lang) < min_share:
@@ -442,11 +450,8 @@ class ParallelBuilder(Builder, _BilingualChecks):
 
     def rows(self, records: Iterator[Record], ctx: BuildContext) -> Iterator[dict]:
         for record in records:
-            entries = self.entries(record, ctx)
+            entries = self.bilingual_entries(record, ctx)
             if entries is None:
-                continue
-            if len(entries) < 2:
-                ctx.drop("language_not_requested")
                 continue
             for (lang1, text1, _), (lang2, text2, _) in self.pairs(entries, pivot_only=True):
                 yield {"source": text1, "target": text2, "source_lang": lang1, "target_lang": lang2}
@@ -520,11 +525,8 @@ class LexiconBuilder(Builder, _BilingualChecks):
 
     def rows(self, records: Iterator[Record], ctx: BuildContext) -> Iterator[dict]:
         for record in records:
-            entries = self.entries(record, ctx)
+            entries = self.bilingual_entries(record, ctx)
             if entries is None:
-                continue
-            if len(entries) < 2:
-                ctx.drop("language_not_requested")
                 continue
             synset = str(record.fields.get("id") or f"{Path(record.file).name}:{record.line}")
             source = str(record.fields.get("source") or Path(record.file).name)
