@@ -21,7 +21,7 @@ from corpora.formats import FORMATS, Reader, detect_format
 from corpora.kinds import KINDS, Builder, hash64
 from corpora.languages import lang_code
 from corpora.records import BuildContext, Input, Record, parse_input, user_error
-from embedkit.atomic import atomic_dir, write_text_atomic
+from embedkit.atomic import atomic_dir, check_output_path, write_text_atomic
 from embedkit.errors import EmbedkitError
 from embedkit.files import sha256_file
 from embedkit.progress import SILENT, Progress
@@ -136,7 +136,7 @@ def run_plan(
 ) -> Path:
     """Run a checked plan into `out` (see build_corpus); progress goes to `progress`, the summary to the
     log."""
-    out = out.expanduser().absolute()
+    out = check_output_path(out.expanduser().absolute(), "--out")
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST).is_file())):
         raise user_error(f"{out} exists and is not a corpus folder", "choose another --out or remove it")
     started = time.time()

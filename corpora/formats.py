@@ -3,7 +3,8 @@
 A reader turns its inputs into `Record`s at (file, line) and reports a malformed line through
 `ctx.invalid(...)` (which stops a strict build). Readers of one-language rows (`stsb`, `tsv`, `csv`,
 `jsonl`, `text`, `hub`) yield named fields plus `lang`; readers of multilingual rows (`aligned`, `muse`,
-`babelnet`, `cldr`) yield `id`, `source` and `entries` [(lang, text, gloss)].
+`babelnet`, `cldr`, `kural`) yield `id`, `source` and `entries` [(lang, text, gloss)]. The parsing of each
+file layout lives in `corpora.readers` (shared with the eval tasks); what is a line, see there.
 """
 
 from __future__ import annotations

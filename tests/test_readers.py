@@ -251,3 +251,12 @@ def test_the_corpus_layer_imports_no_eval_or_training_code():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_out_in_an_impossible_place_is_refused_before_reading(tmp_path, stsb_rows, capsys):
+    path = tmp_path / "sts-train-hi.tsv"
+    path.write_text("\n".join("\t".join(r) for r in stsb_rows) + "\n", encoding="utf-8")
+    for out, problem in ((path / "corpus", "is a file, not a folder"), (path, "is an existing file")):
+        code, err = run(["corpus", "build", "sts", str(path), "--lang", "hi", "--out", str(out)], capsys)
+        assert code == 2 and f"--out {out}" in err and problem in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sts-train-hi.tsv"]
