@@ -196,7 +196,7 @@ class KuralBitextMining(ParallelBitextMining):
         "from "
         "the libkural registry package. Test part: all couplets of every fifth chapter (260 pairs); the "
         "other "
-        "1,070 couplets are free for training (corpora.heldout.kural_is_test).",
+        "1,070 couplets are free for training (mteb_tasks.tasks.bitext_mining.kural_is_test).",
         reference="https://github.com/arcturusannamalai/libkural",
         dataset={"path": "package:libkural", "revision": "libkural-1.0.1"},
         type="BitextMining",
