@@ -1,9 +1,11 @@
 """Corpus builders: public sources -> validated, reproducible training sets (see the contracts).
 
-build_corpus(kind, inputs, langs, out, fmt=None, skip_invalid=False, **options) -> Path
-build_from_spec(spec, cache_dir) -> Path
+build_corpus(kind, inputs, langs, out, fmt=None, skip_invalid=False, progress=SILENT, **options) -> Path
+build_from_spec(spec, cache_dir, progress=SILENT) -> Path
 load_corpus(path) -> datasets.Dataset
 read_manifest(path) -> dict
+
+File layouts are parsed in corpora.readers; held-out split rules live in corpora.heldout.
 """
 
 from __future__ import annotations

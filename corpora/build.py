@@ -5,6 +5,7 @@ a temp folder and renamed, so a failed build leaves nothing behind."""
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import tempfile
 import time
@@ -19,15 +20,19 @@ from typing import TYPE_CHECKING, Any
 from corpora.formats import FORMATS, Reader, detect_format
 from corpora.kinds import KINDS, Builder, hash64
 from corpora.languages import lang_code
-from corpora.records import BuildContext, Input, Record, parse_input, sha256_file, user_error
-from embedkit.atomic import atomic_dir, write_text_atomic
-from embedkit.console import info, is_quiet, progress
+from corpora.records import BuildContext, Input, Record, parse_input, user_error
+from embedkit.atomic import atomic_dir, check_output_path, write_text_atomic
 from embedkit.errors import EmbedkitError
+from embedkit.files import sha256_file
+from embedkit.progress import SILENT, Progress
 
 if TYPE_CHECKING:
     from datasets import Dataset, Features
 
+logger = logging.getLogger(__name__)
+
 BUILDER_VERSION = "1"
+CHECK_CHUNK = 10_000  # rows per per-row step call: the unit of progress
 MANIFEST = "manifest.json"
 DROP = "_drop"
 
@@ -97,6 +102,7 @@ def build_corpus(
     command: str | None = None,
     spec: dict | None = None,
     replace: bool = True,
+    progress: Progress = SILENT,
     **options: Any,
 ) -> Path:
     """Build a corpus of `kind` from `inputs` into the folder `out` (see the contracts); returns `out`.
@@ -106,7 +112,14 @@ def build_corpus(
     the format's options (e.g. scale, labels, max_ratio, muse_split, exclude_muse_test, wordlist)."""
     plan = plan_build(kind, inputs, langs, fmt, **options)
     return run_plan(
-        plan, Path(out), skip_invalid, num_proc=num_proc, command=command, spec=spec, replace=replace
+        plan,
+        Path(out),
+        skip_invalid,
+        num_proc=num_proc,
+        command=command,
+        spec=spec,
+        replace=replace,
+        progress=progress,
     )
 
 
@@ -119,8 +132,11 @@ def run_plan(
     command: str | None = None,
     spec: dict | None = None,
     replace: bool = True,
+    progress: Progress = SILENT,
 ) -> Path:
-    out = out.expanduser().absolute()
+    """Run a checked plan into `out` (see build_corpus); progress goes to `progress`, the summary to the
+    log."""
+    out = check_output_path(out.expanduser().absolute(), "--out")
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST).is_file())):
         raise user_error(f"{out} exists and is not a corpus folder", "choose another --out or remove it")
     started = time.time()
@@ -131,20 +147,21 @@ def run_plan(
         tempfile.TemporaryDirectory(prefix=f".{out.name}.cache-", dir=out.parent) as cache,
         atomic_dir(out, replace=replace) as tmp,
     ):
-        dataset = _build(plan, ctx, Path(cache), num_proc)
+        dataset = _build(plan, ctx, Path(cache), num_proc, progress)
         dataset.save_to_disk(str(tmp))
         manifest = _manifest(plan, ctx, len(dataset), skip_invalid, command, spec, time.time() - started)
         write_text_atomic(tmp / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
         del dataset
     drops = ", ".join(f"{reason} {count}" for reason, count in sorted(ctx.drops.items())) or "none"
     counts = f"{ctx.rows_in} rows in, {ctx.rows_built} built, {manifest['rows_out']} out"
-    info(f"{plan.kind}: {counts}; dropped: {drops}")
+    logger.info("%s: %s; dropped: %s", plan.kind, counts, drops)
     return out
 
 
 @contextmanager
 def _datasets_bars_off() -> Iterator[None]:
-    """datasets' own tqdm bars off during a build (ours are rich), as they were afterwards."""
+    """datasets' own tqdm bars off during a build (progress goes to the caller's Progress), restored
+    afterwards."""
     from datasets.utils.tqdm import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
     was_disabled = are_progress_bars_disabled()
@@ -156,18 +173,30 @@ def _datasets_bars_off() -> Iterator[None]:
             enable_progress_bars()
 
 
-def _from_generator(make: Callable[[], Iterator[dict]], features: Features, cache: Path) -> Dataset:
-    """Stream rows into an Arrow file under `cache`; errors raised by our code come out unwrapped."""
+def _from_generator(
+    make: Callable[[], Iterator[dict]], features: Features, cache: Path, plan: Plan, ctx: BuildContext
+) -> Dataset:
+    """Stream rows into an Arrow file under `cache`; errors raised by our code come out unwrapped, and
+    no rows at all is a UserError naming the inputs."""
     from datasets import Dataset
     from datasets.exceptions import DatasetGenerationError
 
+    yielded = False
+
     def generate() -> Iterator[dict]:
-        yield from make()
+        nonlocal yielded
+        for row in make():
+            yielded = True
+            yield row
 
     try:
         return Dataset.from_generator(
             generate, features=features, cache_dir=str(cache), fingerprint=uuid.uuid4().hex
         )
+    except ValueError as exc:
+        if yielded or isinstance(exc, EmbedkitError):
+            raise
+        raise _no_rows(plan, ctx) from None
     except DatasetGenerationError as exc:
         cause = exc.__cause__
         while cause is not None and not isinstance(cause, EmbedkitError):
@@ -193,45 +222,56 @@ def _step(batch: dict[str, list], builder: Builder) -> dict[str, list]:
     return batch
 
 
-def _build(plan: Plan, ctx: BuildContext, cache: Path, num_proc: int | None) -> Dataset:
-    import datasets
-    from datasets import Features, Value
+def _build(plan: Plan, ctx: BuildContext, cache: Path, num_proc: int | None, progress: Progress) -> Dataset:
+    from datasets import Features, Value, concatenate_datasets
 
     builder = plan.builder
-    with progress() as bar:
-        task = bar.add_task(f"reading {plan.fmt} ({plan.kind})", total=None)
-        ctx.on_row = lambda _: bar.update(task, completed=ctx.rows_in) if ctx.rows_in % 1000 == 0 else None
+    with progress.task(f"reading {plan.fmt} ({plan.kind})") as bar:
+        ctx.on_row = lambda _: bar.update(completed=ctx.rows_in) if ctx.rows_in % 1000 == 0 else None
         stage = _from_generator(lambda: builder.rows(_counted(plan.reader.records(ctx), ctx), ctx),
-                                builder.stage_features(), cache)  # fmt: skip
+                                builder.stage_features(), cache, plan, ctx)  # fmt: skip
         aggregated = builder.aggregate(stage, ctx)
         if aggregated is not None:
-            bar.update(task, description=f"grouping {plan.kind} rows")
-            stage = _from_generator(lambda: aggregated, builder.features(), cache)
-        bar.update(task, completed=ctx.rows_in, total=ctx.rows_in)
+            bar.status(f"grouping {plan.kind} rows")
+            stage = _from_generator(lambda: aggregated, builder.features(), cache, plan, ctx)
+        bar.update(completed=ctx.rows_in, total=ctx.rows_in)
     ctx.rows_built = len(stage)
     helpers = {DROP: Value("string"), **{f"_key_{reason}": Value("int64") for reason in builder.dedup}}
-    if not is_quiet():
-        datasets.enable_progress_bars()
-    try:
-        checked = stage.map(
-            _step,
-            batched=True,
-            batch_size=256,
-            num_proc=num_proc if num_proc and num_proc > 1 and len(stage) > 1 else None,
-            fn_kwargs={"builder": builder},
-            features=Features({**builder.features(), **helpers}),
-            new_fingerprint=uuid.uuid4().hex,
-            desc=f"checking {plan.kind} rows",
-        )
-    finally:
-        datasets.disable_progress_bars()
+    features = Features({**builder.features(), **helpers})
+    parts = []
+    with progress.task(f"checking {plan.kind} rows", total=len(stage)) as bar:
+        for start in range(0, len(stage), CHECK_CHUNK):
+            chunk = stage.select(range(start, min(start + CHECK_CHUNK, len(stage))))
+            parts.append(
+                chunk.map(
+                    _step,
+                    batched=True,
+                    batch_size=256,
+                    num_proc=num_proc if num_proc and num_proc > 1 and len(chunk) > 1 else None,
+                    fn_kwargs={"builder": builder},
+                    features=features,
+                    new_fingerprint=uuid.uuid4().hex,
+                )
+            )
+            bar.advance(len(chunk))
+    checked = concatenate_datasets(parts) if len(parts) > 1 else parts[0]
     keep = _keep(checked, builder, ctx)
     if not keep.any():
-        drops = ", ".join(f"{reason} {count}" for reason, count in sorted(ctx.drops.items()))
-        raise user_error(f"no rows left to write (rows in: {ctx.rows_in}; dropped: {drops or 'none'})")
+        raise _no_rows(plan, ctx)
     import numpy as np
 
     return checked.select(np.flatnonzero(keep)).remove_columns(list(helpers))
+
+
+def _no_rows(plan: Plan, ctx: BuildContext) -> EmbedkitError:
+    """A build that would write an empty corpus (every row dropped or invalid): say which inputs and why."""
+    paths = [inp.path for inp in plan.reader.inputs]
+    named = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+    drops = ", ".join(f"{reason} {count}" for reason, count in sorted(ctx.drops.items())) or "none"
+    return user_error(
+        f"no rows left to write from {named} (rows in: {ctx.rows_in}; dropped: {drops})",
+        "check --lang, --format, --column and the cleaning options against the input",
+    )
 
 
 def _keep(dataset: Dataset, builder: Builder, ctx: BuildContext):

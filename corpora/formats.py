@@ -3,12 +3,12 @@
 A reader turns its inputs into `Record`s at (file, line) and reports a malformed line through
 `ctx.invalid(...)` (which stops a strict build). Readers of one-language rows (`stsb`, `tsv`, `csv`,
 `jsonl`, `text`, `hub`) yield named fields plus `lang`; readers of multilingual rows (`aligned`, `muse`,
-`babelnet`, `cldr`) yield `id`, `source` and `entries` [(lang, text, gloss)].
+`babelnet`, `cldr`, `kural`) yield `id`, `source` and `entries` [(lang, text, gloss)]. The parsing of each
+file layout lives in `corpora.readers` (shared with the eval tasks); what is a line, see there.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import xml.parsers.expat
@@ -18,12 +18,23 @@ from itertools import zip_longest
 from pathlib import Path
 from typing import Any, ClassVar
 
+from corpora.heldout import MUSE_SPLITS, kural_is_test
 from corpora.languages import lang_code, lang_in_name
-from corpora.records import BuildContext, Input, Record, read_lines, user_error
+from corpora.readers import (
+    STSB_COLUMNS,
+    check_header,
+    csv_rows,
+    describe_value,
+    dictionary_pairs,
+    line_count_mismatch,
+    read_kurals,
+    read_lines,
+    stsb_rows,
+)
+from corpora.records import BuildContext, Input, Record, user_error
 from embedkit.errors import InputError, UserError
 
 FORMATS: dict[str, type[Reader]] = {}
-MUSE_SPLITS = {"all": (0, None), "train": (0, 5000), "test": (5000, 6500)}  # ranks of distinct source words
 
 
 def register(cls: type[Reader]) -> type[Reader]:
@@ -85,14 +96,22 @@ def _check_not_empty(count: int, path: Path, ctx: BuildContext) -> None:
         ctx.invalid(path, None, "empty input: no rows", "check the path and the --format")
 
 
-def _row_lang(fields: dict, inp: Input, path: Path, line: int, ctx: BuildContext) -> str | None:
-    if fields.get("lang"):
-        try:
-            return lang_code(str(fields["lang"]))
-        except UserError as exc:
-            ctx.invalid(path, line, f"unknown language {fields['lang']!r} in column 'lang'", exc.args[0])
-            return None
-    return inp.lang
+def _with_lang(fields: dict, inp: Input, path: str | Path, line: int, ctx: BuildContext) -> bool:
+    """Set a row's `lang`: its own `lang` field when it has one, else the input's language. False (the
+    reader skips the row) when `lang` is not a known language code: an invalid row."""
+    value = fields.get("lang")
+    if value is None or value == "":
+        fields["lang"] = inp.lang
+        return True
+    if not isinstance(value, str):
+        ctx.invalid(path, line, f"field 'lang' is {describe_value(value)}, not a language code")
+        return False
+    try:
+        fields["lang"] = lang_code(value)
+    except UserError as exc:
+        ctx.invalid(path, line, f"unknown language {value!r} in column 'lang'", exc.args[0])
+        return False
+    return True
 
 
 # ---------------------------------------------------------------- one-language rows
@@ -105,7 +124,7 @@ class StsbReader(Reader):
 
     name = "stsb"
     builder_defaults = {"scale": (0.0, 5.0)}
-    columns = ("genre", "file", "year", "idx", "score", "sentence1", "sentence2")
+    columns = STSB_COLUMNS
 
     @classmethod
     def sniff(cls, inp: Input) -> bool:
@@ -118,22 +137,7 @@ class StsbReader(Reader):
     def records(self, ctx: BuildContext) -> Iterator[Record]:
         for inp in self.inputs:
             count = 0
-            for number, text in read_lines(inp.file, ctx):
-                if text is None:
-                    continue
-                parts = text.split("\t")
-                if len(parts) < 7:
-                    ctx.invalid(
-                        inp.file,
-                        number,
-                        f"expected 7 tab-separated fields ({', '.join(self.columns)}), found {len(parts)}",
-                    )
-                    continue
-                fields = dict(zip(self.columns, parts[:7], strict=False))
-                if not fields["idx"].strip().isdigit():
-                    ctx.invalid(inp.file, number, f"idx {fields['idx']!r} is not a whole number")
-                    continue
-                fields["idx"] = str(int(fields["idx"]))
+            for number, fields in stsb_rows(inp.file, ctx.invalid):
                 fields["lang"] = inp.lang
                 count += 1
                 yield Record(inp.path, number, fields)
@@ -146,7 +150,7 @@ class _HeaderReader(Reader):
     delimiter: ClassVar[str]
 
     def rows(self, inp: Input, ctx: BuildContext) -> Iterator[tuple[int, list[str]]]:
-        for number, text in read_lines(inp.file, ctx):
+        for number, text in read_lines(inp.file, ctx.invalid):
             if text is not None and text.strip():
                 yield number, text.split(self.delimiter)
 
@@ -156,6 +160,7 @@ class _HeaderReader(Reader):
             for number, values in self.rows(inp, ctx):
                 if header is None:
                     header = [value.strip() for value in values]
+                    check_header(inp.file, number, header)
                     continue
                 if len(values) != len(header):
                     ctx.invalid(
@@ -165,9 +170,9 @@ class _HeaderReader(Reader):
                     )
                     continue
                 fields = dict(zip(header, values, strict=False))
-                fields["lang"] = _row_lang(fields, inp, inp.file, number, ctx)
-                count += 1
-                yield Record(inp.path, number, fields)
+                if _with_lang(fields, inp, inp.file, number, ctx):
+                    count += 1
+                    yield Record(inp.path, number, fields)
             _check_not_empty(count, inp.file, ctx)
 
 
@@ -195,32 +200,7 @@ class CsvReader(_HeaderReader):
         return inp.file.suffix == ".csv"
 
     def rows(self, inp: Input, ctx: BuildContext) -> Iterator[tuple[int, list[str]]]:
-        return csv_rows(inp.file, ctx)
-
-
-def csv_rows(path: Path, ctx: BuildContext) -> Iterator[tuple[int, list[str]]]:
-    """(first line number, fields) of each non-blank CSV row; a quoted field may span lines."""
-    state: dict[str, int | None] = {"first": None, "last": None}
-
-    def lines() -> Iterator[str]:
-        for number, text in read_lines(path, ctx):
-            if text is not None:
-                state["first"] = state["first"] or number
-                state["last"] = number
-                yield text + "\n"
-
-    reader = csv.reader(lines())
-    while True:
-        try:
-            values = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            ctx.invalid(path, state["last"], f"malformed CSV: {exc}")
-            return
-        number, state["first"] = state["first"], None
-        if values and any(value.strip() for value in values):
-            yield number, values
+        return csv_rows(inp.file, ctx.invalid)
 
 
 @register
@@ -236,20 +216,23 @@ class JsonlReader(Reader):
     def records(self, ctx: BuildContext) -> Iterator[Record]:
         for inp in self.inputs:
             count = 0
-            for number, text in read_lines(inp.file, ctx):
+            for number, text in read_lines(inp.file, ctx.invalid):
                 if text is None or not text.strip():
                     continue
                 try:
-                    fields = json.loads(text)
+                    fields = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
                 except json.JSONDecodeError as exc:
                     ctx.invalid(inp.file, number, f"malformed JSON ({exc.msg} at column {exc.colno})")
+                    continue
+                except (RecursionError, ValueError) as exc:
+                    ctx.invalid(inp.file, number, f"malformed JSON ({exc or type(exc).__name__})")
                     continue
                 if not isinstance(fields, dict):
                     ctx.invalid(inp.file, number, f"expected a JSON object, found {type(fields).__name__}")
                     continue
-                fields["lang"] = _row_lang(fields, inp, inp.file, number, ctx)
-                count += 1
-                yield Record(inp.path, number, fields)
+                if _with_lang(fields, inp, inp.file, number, ctx):
+                    count += 1
+                    yield Record(inp.path, number, fields)
             _check_not_empty(count, inp.file, ctx)
 
 
@@ -262,7 +245,7 @@ class TextReader(Reader):
     def records(self, ctx: BuildContext) -> Iterator[Record]:
         for inp in self.inputs:
             count = 0
-            for number, text in read_lines(inp.file, ctx):
+            for number, text in read_lines(inp.file, ctx.invalid):
                 if text is None:
                     continue
                 count += 1
@@ -326,7 +309,10 @@ class HubReader(Reader):
                     for name, names in labels.items():
                         value = fields[name]
                         fields[name] = names[value] if 0 <= value < len(names) else str(value)
-                    fields["lang"] = lang if "lang" not in row else _row_lang(row, inp, where, number, ctx)
+                    if "lang" not in row:
+                        fields["lang"] = lang
+                    elif not _with_lang(fields, inp, where, number, ctx):
+                        continue
                     count += 1
                     yield Record(where, number, fields)
                 _check_not_empty(count, Path(where), ctx)
@@ -384,19 +370,15 @@ class AlignedReader(Reader):
 
     def records(self, ctx: BuildContext) -> Iterator[Record]:
         for name, group in self.groups():
-            streams = [read_lines(inp.file, ctx) for inp in group]
+            streams = [read_lines(inp.file, ctx.invalid) for inp in group]
             count = 0
             for lines in zip_longest(*streams):
                 ended = [inp for inp, line in zip(group, lines, strict=False) if line is None]
                 number = next(line[0] for line in lines if line is not None)
                 if ended:
                     longer = next(inp for inp, line in zip(group, lines, strict=False) if line is not None)
-                    ctx.invalid(
-                        longer.file,
-                        number,
-                        f"{ended[0].file} has no line {number}",
-                        "aligned files must have the same number of lines",
-                    )
+                    error = line_count_mismatch(longer.file, number, ended[0].file, number - 1)
+                    ctx.invalid(error.path, error.line, error.problem, error.fix)
                     continue
                 if any(text is None for _, text in lines):
                     continue  # undecodable line, already reported
@@ -444,31 +426,15 @@ class MuseReader(Reader):
         )
 
     def records(self, ctx: BuildContext) -> Iterator[Record]:
-        low, high = MUSE_SPLITS[self.options["muse_split"]]
+        split = MUSE_SPLITS[self.options["muse_split"]]
         for inp in self.inputs:
             src, tgt = self.pair_langs(inp.file)
             ranks: dict[str, int] = {}
-            hunalign, count = None, 0
-            for number, text in read_lines(inp.file, ctx):
-                if text is None or not text.strip():
-                    continue
-                if hunalign is None:
-                    hunalign = " @ " in text
-                if hunalign:
-                    parts = text.split(" @ ")
-                    expected = "'target @ source' (this file's layout, from its first line)"
-                    pair = (parts[1].strip(), parts[0].strip()) if len(parts) == 2 else None
-                else:
-                    parts = text.split()
-                    expected = "'source target' (this file's layout, from its first line)"
-                    pair = (parts[0], parts[1]) if len(parts) == 2 else None
-                if pair is None or not all(pair):
-                    ctx.invalid(inp.file, number, f"expected {expected}, found {text!r}")
-                    continue
-                source, target = pair
+            count = 0
+            for number, source, target in dictionary_pairs(inp.file, None, ctx.invalid):
                 rank = ranks.setdefault(source, len(ranks))
                 count += 1
-                if rank < low or (high is not None and rank >= high):
+                if not split.contains(rank):
                     ctx.count_in()
                     ctx.drop("outside_muse_split")
                     continue
@@ -512,7 +478,7 @@ class BabelnetReader(Reader):
     def records(self, ctx: BuildContext) -> Iterator[Record]:
         for inp in self.inputs:
             count, header = 0, None
-            for number, values in csv_rows(inp.file, ctx):
+            for number, values in csv_rows(inp.file, ctx.invalid):
                 if header is None:
                     header = tuple(value.strip().lower() for value in values)
                     if header != self.header:
@@ -624,9 +590,6 @@ class KuralReader(Reader):
         return inputs
 
     def records(self, ctx: BuildContext) -> Iterator[Record]:
-        from mteb_tasks.readers import read_kurals
-        from mteb_tasks.tasks.bitext_mining import kural_is_test
-
         part = self.options["kural_part"]
         if part not in ("train", "test", "all"):
             raise user_error(f"kural_part {part!r} is not one of train, test, all")
@@ -640,6 +603,19 @@ class KuralReader(Reader):
                     kural.number,
                     {"id": f"kural:{kural.number}", "source": "libkural", "entries": entries},
                 )
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise ValueError(f"the key {key!r} appears twice in one object")
+        found[key] = value
+    return found
 
 
 def _is_number(text: str) -> bool:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from corpora.languages import normalise, script_share
+from corpora.readers import describe_value, text_lines, text_problem
 from corpora.records import BuildContext, Record, user_error
 
 if TYPE_CHECKING:
@@ -85,17 +86,24 @@ class Builder(ABC):
         return []
 
     # helpers for named-field records
-    def value(self, record: Record, name: str, ctx: BuildContext) -> Any:
+    def value(self, record: Record, name: str, ctx: BuildContext, kind: str = "text") -> Any:
+        """Field `name` (or the field --column maps it to) of a named-field record, checked for its kind:
+        "text" (a string without NUL), "number" (a number or a numeric string) or "key" (a string or a
+        whole number). Never coerced: a missing or mistyped field is an invalid row (returns None)."""
         field = self.columns.get(name, name)
-        if field not in record.fields or record.fields[field] is None:
-            ctx.invalid(
-                record.file,
-                record.line,
+        if field not in record.fields:
+            ctx.invalid_record(
+                record,
                 f"no field {field!r} (fields: {', '.join(k for k in record.fields if k != 'lang')})",
                 f"map it with --column {name}=FIELD",
             )
             return None
-        return record.fields[field]
+        value = record.fields[field]
+        problem = field_problem(value, kind)
+        if problem:
+            ctx.invalid_record(record, f"field {field!r} {problem}", FIELD_FIXES[kind])
+            return None
+        return value
 
     def record_lang(self, record: Record, ctx: BuildContext) -> str | None:
         lang = record.fields.get("lang")
@@ -116,10 +124,11 @@ class Builder(ABC):
             return [entry for entry in record.fields["entries"] if entry[0] in self.langs]
         if len(self.langs) != 2:
             raise user_error(f"{self.kind} rows from {record.file} need --lang SOURCE,TARGET")
-        source, target = self.value(record, "source", ctx), self.value(record, "target", ctx)
+        source = self.value(record, "source", ctx)
+        target = self.value(record, "target", ctx) if source is not None else None
         if source is None or target is None:
             return None
-        return [(self.langs[0], str(source), ""), (self.langs[1], str(target), "")]
+        return [(self.langs[0], source, ""), (self.langs[1], target, "")]
 
     def pairs(self, entries: list[tuple[str, str, str]], pivot_only: bool) -> Iterator[tuple[tuple, tuple]]:
         """Entry pairs ordered by --lang: each with the pivot (the entry of the earliest --lang), or all."""
@@ -128,6 +137,25 @@ class Builder(ABC):
             yield from ((ordered[0], other) for other in ordered[1:])
         else:
             yield from combinations(ordered, 2)
+
+
+FIELD_FIXES = {
+    "text": "write the text as a string, without NUL characters",
+    "number": "write the score as a number",
+    "key": "write the value as a string or a whole number",
+}
+
+
+def field_problem(value: Any, kind: str) -> str | None:
+    """Why `value` is not a field of `kind` (see Builder.value), or None."""
+    if kind == "text" or isinstance(value, str):
+        return text_problem(value)
+    numbers = (int, float) if kind == "number" else (int,)
+    if isinstance(value, numbers) and not isinstance(value, bool) and value == value:  # NaN != NaN
+        return None
+    return (
+        f"is {describe_value(value)}, not {'a number' if kind == 'number' else 'a string or a whole number'}"
+    )
 
 
 def _parse_pair(value: Any, what: str) -> tuple[float, float]:
@@ -178,22 +206,22 @@ class StsBuilder(Builder):
         )
 
     def scored(self, record: Record, ctx: BuildContext) -> tuple[str, str, float] | None:
-        values = [self.value(record, name, ctx) for name in ("sentence1", "sentence2", "score")]
-        if any(value is None for value in values):
-            return None
+        values = []
+        for name, kind in (("sentence1", "text"), ("sentence2", "text"), ("score", "number")):
+            values.append(self.value(record, name, ctx, kind))
+            if values[-1] is None:
+                return None
         sentence1, sentence2, raw = values
         low, high = self.scale
         try:
             score = float(raw)
         except (TypeError, ValueError):
-            ctx.invalid(record.file, record.line, f"score {raw!r} is not a number")
+            ctx.invalid_record(record, f"score {raw!r} is not a number")
             return None
         if math.isnan(score) or not low <= score <= high:
-            ctx.invalid(
-                record.file, record.line, f"score {raw} is outside the declared scale {low:g}-{high:g}"
-            )
+            ctx.invalid_record(record, f"score {raw} is outside the declared scale {low:g}-{high:g}")
             return None
-        return str(sentence1), str(sentence2), (score - low) / (high - low)
+        return sentence1, sentence2, (score - low) / (high - low)
 
     def rows(self, records: Iterator[Record], ctx: BuildContext) -> Iterator[dict]:
         if len(self.langs) == 1:
@@ -212,16 +240,15 @@ class StsBuilder(Builder):
             lang, scored = self.record_lang(record, ctx), self.scored(record, ctx)
             if not lang or not scored:
                 continue
-            keys = [self.value(record, name, ctx) for name in self.key_fields]
+            keys = [self.value(record, name, ctx, "key") for name in self.key_fields]
             if any(value is None for value in keys):
                 continue
             key = tuple(str(value).strip() for value in keys)
             first_lang = first_lang or lang
             if lang == first_lang:
                 if key in waiting:
-                    ctx.invalid(
-                        record.file,
-                        record.line,
+                    ctx.invalid_record(
+                        record,
                         f"duplicate key {key} (first at line {waiting[key][0].line})",
                     )
                     continue
@@ -233,9 +260,8 @@ class StsBuilder(Builder):
                 continue
             other, other_scored = partner
             if abs(other_scored[2] - scored[2]) > 1e-6:
-                ctx.invalid(
-                    record.file,
-                    record.line,
+                ctx.invalid_record(
+                    record,
                     f"score differs from {other.file}:{other.line} for the same key {key}",
                     "the two files must be translations of the same scored pairs",
                 )
@@ -313,15 +339,18 @@ class NliBuilder(Builder):
 
     def rows(self, records: Iterator[Record], ctx: BuildContext) -> Iterator[dict]:
         for order, record in enumerate(records):
-            values = [self.value(record, name, ctx) for name in ("premise", "hypothesis", "label")]
-            if any(value is None for value in values):
+            values = []
+            for name, kind in (("premise", "text"), ("hypothesis", "text"), ("label", "key")):
+                values.append(self.value(record, name, ctx, kind))
+                if values[-1] is None:
+                    break
+            if values[-1] is None:
                 continue
-            premise, hypothesis, raw = (str(value) for value in values)
+            premise, hypothesis, raw = values[0], values[1], str(values[2])
             label = self.label_of.get(raw.strip())
             if label is None:
-                ctx.invalid(
-                    record.file,
-                    record.line,
+                ctx.invalid_record(
+                    record,
                     f"unknown label {raw!r} (declared: {', '.join(sorted(self.label_of))})",
                     "declare it with --label CLASS=VALUE (CLASS: entailment, neutral, contradiction, ignore)",
                 )
@@ -383,6 +412,14 @@ class _BilingualChecks:
     """Cleaning shared by parallel and lexicon rows: every check in order, the first failing one names
     the drop reason."""
 
+    def bilingual_entries(self, record: Record, ctx: BuildContext) -> list[tuple[str, str, str]] | None:
+        """The record's entries in the --lang languages, or None (skipped) when fewer than two remain."""
+        entries = self.entries(record, ctx)
+        if entries is not None and len(entries) < 2:
+            ctx.drop("language_not_requested")
+            return None
+        return entries
+
     def script_reason(self, pairs: list[tuple[str, str]], min_share: float) -> str | None:
         for text, lang in pairs:
             if script_share(text, lang) < min_share:
@@ -413,11 +450,8 @@ class ParallelBuilder(Builder, _BilingualChecks):
 
     def rows(self, records: Iterator[Record], ctx: BuildContext) -> Iterator[dict]:
         for record in records:
-            entries = self.entries(record, ctx)
+            entries = self.bilingual_entries(record, ctx)
             if entries is None:
-                continue
-            if len(entries) < 2:
-                ctx.drop("language_not_requested")
                 continue
             for (lang1, text1, _), (lang2, text2, _) in self.pairs(entries, pivot_only=True):
                 yield {"source": text1, "target": text2, "source_lang": lang1, "target_lang": lang2}
@@ -472,7 +506,7 @@ class LexiconBuilder(Builder, _BilingualChecks):
             self._exclude(lang or source_lang, words, ("exclude_muse_test", path))
         for spec in _as_list(self.options["exclude_words"]):
             lang, path = _lang_path(spec, required=True)
-            words = {line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+            words = {line.strip() for line in text_lines(path) if line.strip()}
             self._exclude(lang, words, ("exclude_words", path))
 
     def _exclude(self, lang: str, words: set[str], file: tuple[str, Path]) -> None:
@@ -491,11 +525,8 @@ class LexiconBuilder(Builder, _BilingualChecks):
 
     def rows(self, records: Iterator[Record], ctx: BuildContext) -> Iterator[dict]:
         for record in records:
-            entries = self.entries(record, ctx)
+            entries = self.bilingual_entries(record, ctx)
             if entries is None:
-                continue
-            if len(entries) < 2:
-                ctx.drop("language_not_requested")
                 continue
             synset = str(record.fields.get("id") or f"{Path(record.file).name}:{record.line}")
             source = str(record.fields.get("source") or Path(record.file).name)

@@ -3,9 +3,7 @@ drops and decides what a malformed row does (stop the build, or be recorded and 
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,12 +55,22 @@ class BuildContext:
     on_row: Any = None  # progress callback
 
     def invalid(self, file: str | Path, line: int | None, problem: str, fix: str | None = None) -> None:
-        """A malformed row: raise in strict mode; with --skip-invalid record it and return."""
+        """A malformed source row a reader will not yield: raise in strict mode; with --skip-invalid
+        count it in, record it and return."""
         if not self.skip_invalid:
             raise InputError(file, line, problem, fix)
-        self.drops["invalid"] += 1
         if line is not None:
             self.count_in()
+        self._record_invalid(file, line, problem)
+
+    def invalid_record(self, record: Record, problem: str, fix: str | None = None) -> None:
+        """A record (already counted in) that a builder finds malformed: as `invalid`."""
+        if not self.skip_invalid:
+            raise InputError(record.file, record.line, problem, fix)
+        self._record_invalid(record.file, record.line, problem)
+
+    def _record_invalid(self, file: str | Path, line: int | None, problem: str) -> None:
+        self.drops["invalid"] += 1
         if len(self.invalid_rows) < MAX_INVALID_RECORDED:
             self.invalid_rows.append({"file": str(file), "line": line, "reason": problem})
 
@@ -74,35 +82,6 @@ class BuildContext:
         self.rows_in += count
         if self.on_row is not None:
             self.on_row(count)
-
-
-def read_lines(path: Path, ctx: BuildContext) -> Iterator[tuple[int, str | None]]:
-    """(line number, text) for each line, newline stripped, UTF-8 checked line by line; a UTF-8 BOM
-    at the start is dropped. An undecodable line is invalid input: with --skip-invalid its text is None
-    (so line-aligned files stay aligned)."""
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, 1):
-            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            raw = raw.rstrip(b"\n").rstrip(b"\r")
-            try:
-                yield number, raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                ctx.invalid(
-                    path,
-                    number,
-                    f"invalid UTF-8 at byte {exc.start + 1} of the line",
-                    "save the file as UTF-8",
-                )
-                yield number, None
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def parse_input(text: str) -> Input:

@@ -13,6 +13,7 @@ from typing import Any
 from corpora.build import BUILDER_VERSION, MANIFEST, file_sha256, plan_build, run_plan
 from corpora.records import user_error
 from embedkit.paths import shared_data_dir
+from embedkit.progress import SILENT, Progress
 
 SPEC_KEYS = ("kind", "inputs", "lang", "format", "skip_invalid", "num_proc")
 
@@ -42,7 +43,7 @@ def expand(value: Any) -> Any:
     return value
 
 
-def build_from_spec(spec: dict, cache_dir: Path) -> Path:
+def build_from_spec(spec: dict, cache_dir: Path, progress: Progress = SILENT) -> Path:
     """Build (or reuse) the corpus a spec declares: `{kind, inputs, lang, format?, skip_invalid?,
     num_proc?, <options of the kind and format>...}`; returns the corpus folder under `cache_dir`."""
     missing = [key for key in ("kind", "inputs", "lang") if key not in spec]
@@ -69,4 +70,5 @@ def build_from_spec(spec: dict, cache_dir: Path) -> Path:
         num_proc=resolved.get("num_proc"),
         spec=dict(spec),
         replace=False,
+        progress=progress,
     )

@@ -66,18 +66,33 @@ class TaggedBuilder(Builder):
     def rows(self, records: Iterator[Record], ctx: BuildContext) -> Iterator[dict]:
         from corpora.taggers import load_pipeline
 
-        for lang in self.langs:  # load in the main process: errors surface here, forked workers inherit them
-            load_pipeline(lang, self.components, self.wordlist)
+        limits = {}  # load in the main process: errors surface here, forked workers inherit them
+        for lang in self.langs:
+            limits[lang] = load_pipeline(lang, self.components, self.wordlist).max_length
         for record in records:
             if "entries" in record.fields:
                 pair = f"{record.fields.get('source', '')}:{record.line}"
-                for lang, text, _ in self.entries(record, ctx) or []:
-                    yield {"text": str(text), "lang": lang, "spans": [], "pair": pair}
+                entries = self.entries(record, ctx) or []
+                if all(self.fits(record, text, limits[lang], ctx) for lang, text, _ in entries):
+                    for lang, text, _ in entries:
+                        yield {"text": text, "lang": lang, "spans": [], "pair": pair}
                 continue
             text = self.value(record, "text", ctx)
-            lang = self.record_lang(record, ctx)
-            if text is not None and lang:
-                yield {"text": str(text), "lang": lang, "spans": [], "pair": ""}
+            lang = self.record_lang(record, ctx) if text is not None else None
+            if lang and self.fits(record, text, limits[lang], ctx):
+                yield {"text": text, "lang": lang, "spans": [], "pair": ""}
+
+    @staticmethod
+    def fits(record: Record, text: str, limit: int, ctx: BuildContext) -> bool:
+        """spaCy refuses a text longer than its `max_length` (error E088) deep in a worker: check first."""
+        if len(text) <= limit:
+            return True
+        ctx.invalid_record(
+            record,
+            f"the text is {len(text):,} characters long, more than the tagger takes ({limit:,})",
+            "split it into sentences, one per line",
+        )
+        return False
 
     def transform(self, batch: dict[str, list]) -> dict[str, list]:
         from corpora.taggers import tag_texts
@@ -128,10 +143,10 @@ def parse_annotated(line: str) -> tuple[str, list[dict]]:
 
 
 def read_annotated(path: Path) -> list[tuple[str, list[dict]]]:
+    from corpora.readers import text_lines
+
     return [
-        parse_annotated(line)
-        for line in Path(path).read_text(encoding="utf-8").splitlines()
-        if line.strip() and not line.startswith("#")
+        parse_annotated(line) for line in text_lines(Path(path)) if line.strip() and not line.startswith("#")
     ]
 
 

@@ -20,6 +20,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
+from corpora.readers import read_lines
 from corpora.records import user_error
 from corpora.tagged import SPAN_LABELS
 from embedkit.errors import InputError
@@ -206,7 +207,7 @@ def make_propn_entities(nlp: Language, name: str) -> PropnEntities:
 def read_wordlist(path: Path) -> dict[str, list[str]]:
     """{NOUN|VERB|ENT: [word or phrase]} from a TSV of `word<TAB>LABEL` lines."""
     words: dict[str, list[str]] = {label: [] for label in SPAN_LABELS}
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in read_lines(Path(path)):
         if not line.strip() or line.startswith("#"):
             continue
         parts = line.split("\t")

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from pathlib import Path
-
-from embedkit.errors import UserError
 
 
 @dataclass
@@ -23,19 +20,6 @@ class TextCoverage:
     @property
     def unk_rate(self) -> float:
         return self.unknown / max(self.subwords, 1)
-
-
-def read_lines(path: Path) -> list[str]:
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
-    try:
-        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{path}: not valid UTF-8 (byte {exc.start}); save it as UTF-8") from None
-    lines = [line for line in lines if line]
-    if not lines:
-        raise UserError(f"{path}: the file is empty; give one sentence per line")
-    return lines
 
 
 def coverage(tokenizer, name: str, sentences: list[str]) -> TextCoverage:

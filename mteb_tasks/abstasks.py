@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -20,14 +19,15 @@ from mteb.abstasks import AbsTaskPairClassification, AbsTaskRetrieval, AbsTaskST
 from mteb.abstasks.text.bitext_mining import AbsTaskBitextMining
 from mteb.timing import TimingStack
 
-from mteb_tasks.readers import (
+from corpora.heldout import EveryNth, RankRange, bli_split  # noqa: F401  (re-exported)
+from corpora.readers import (
     DictionaryFormat,
     TableFormat,
     read_aligned,
     read_aligned_dictionary,
     read_dictionary,
-    read_lines,
     read_scored_pairs,
+    text_lines,
 )
 from mteb_tasks.sources import resolve_source
 
@@ -98,7 +98,7 @@ def read_pool(
     gold_texts = set(targets)
     pool = list(targets)
     for name in distractor_files:
-        lines = (line.strip() for line in read_lines(root / name))
+        lines = (line.strip() for line in text_lines(root / name))
         pool.extend(line for line in lines if line and line not in gold_texts)
     return queries, pool
 
@@ -146,44 +146,6 @@ class ScoredPairsSTS(LocalDataTask, AbsTaskSTS):
         rows = read_scored_pairs(root / self.files[subset], self.table)
         text1, text2, score = zip(*rows, strict=True)
         return Dataset.from_dict({"sentence1": list(text1), "sentence2": list(text2), "score": list(score)})
-
-
-@dataclass(frozen=True)
-class RankRange:
-    """Test words = distinct source words number `start` to `stop - 1` in file order (the MUSE convention:
-    dictionaries are sorted by source-word frequency; 0-5000 train, 5000-6500 test)."""
-
-    start: int
-    stop: int
-
-    def select(self, sources: list[str]) -> list[str]:
-        if len(sources) < self.stop:
-            raise ValueError(
-                f"the dictionary has {len(sources)} distinct source words, fewer than {self.stop}"
-            )
-        return sources[self.start : self.stop]
-
-
-@dataclass(frozen=True)
-class EveryNth:
-    """Test words = every n-th distinct source word in file order (for dictionaries in alphabetical order)."""
-
-    n: int
-    offset: int = 0
-
-    def select(self, sources: list[str]) -> list[str]:
-        return sources[self.offset :: self.n]
-
-
-def bli_split(pairs: list[tuple[str, str]], test: RankRange | EveryNth) -> dict[str, list[str]]:
-    """Test source word -> its gold translations (all of them in the dictionary), in file order."""
-    sources = list(dict.fromkeys(source for source, _ in pairs))
-    chosen = dict.fromkeys(test.select(sources))
-    gold: dict[str, list[str]] = {word: [] for word in chosen}
-    for source, target in pairs:
-        if source in gold and target not in gold[source]:
-            gold[source].append(target)
-    return gold
 
 
 def has_script(text: str, script: str) -> bool:

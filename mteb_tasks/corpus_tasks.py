@@ -19,10 +19,10 @@ from datasets import Dataset
 from mteb.abstasks.abstask import AbsTask
 from mteb.abstasks.task_metadata import TaskMetadata
 
+from corpora.readers import TableFormat
 from embedkit.errors import UserError
 from mteb_tasks.abstasks import LabelledPairClassification, ParallelBitextMining, ScoredPairsSTS
 from mteb_tasks.languages import langscript
-from mteb_tasks.readers import TableFormat
 
 KIND_COLUMNS = {
     "parallel": {"source", "target", "source_lang", "target_lang"},

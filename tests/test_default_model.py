@@ -187,7 +187,7 @@ def default_model_probe(lang: str) -> Path:
     [
         ("", "x.npy", "the file is empty"),
         ("a\n", "x.txt", "use a .npy or .parquet"),
-        (b"\xff\xfe bad", "x.npy", "not valid UTF-8"),
+        (b"\xff\xfe bad", "x.npy", "invalid UTF-8"),
     ],
 )
 def test_encode_bad_input(default_model, tmp_path, capsys, content, output, message):

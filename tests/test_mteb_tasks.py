@@ -10,9 +10,7 @@ from pathlib import Path
 import mteb
 import pytest
 
-from embedkit.errors import InputError, UserError
-from mteb_tasks import SUITES, TASKS, bli_split, get_suite, get_task, load_task_data
-from mteb_tasks.readers import (
+from corpora.readers import (
     MUSE_HUNALIGN,
     STSB_TSV,
     TableFormat,
@@ -21,6 +19,8 @@ from mteb_tasks.readers import (
     read_kurals,
     read_scored_pairs,
 )
+from embedkit.errors import InputError, UserError
+from mteb_tasks import SUITES, TASKS, bli_split, get_suite, get_task, load_task_data
 from mteb_tasks.tasks.bitext_mining import kural_is_test
 
 # rows per subset, from each folder's PROVENANCE.md (minus rows the tasks document as skipped)
@@ -165,15 +165,15 @@ def test_readers_name_file_and_line(tmp_path):
     first, second = tmp_path / "a.txt", tmp_path / "b.txt"
     first.write_text("one\ntwo\n", encoding="utf-8")
     second.write_text("uno\n", encoding="utf-8")
-    with pytest.raises(InputError, match="has 1 lines but"):
+    with pytest.raises(InputError, match=r"a.txt:2: .*b.txt has no line 2"):
         read_aligned(first, second)
     words = tmp_path / "d.dict"
     words.write_text("और @ and\nbroken line\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"d.dict:2: expected 'word @ word'"):
+    with pytest.raises(InputError, match=r"d.dict:2: expected 'target @ source'"):
         read_dictionary(words, MUSE_HUNALIGN)
     bad = tmp_path / "bad.tsv"
     bad.write_bytes(b"g\tf\t2012\t1\t3.5\ta\tb\n\xff\xfe\n")
-    with pytest.raises(InputError, match=r"bad.tsv:2: invalid utf-8"):
+    with pytest.raises(InputError, match=r"bad.tsv:2: invalid UTF-8"):
         read_scored_pairs(bad, STSB_TSV)
 
 
@@ -322,11 +322,11 @@ def test_nlpc_lexicon_bli_holds_out_one_word_entries(shared_data):
 
 
 def test_aligned_dictionary_sides_must_match(tmp_path):
-    from mteb_tasks.readers import read_aligned_dictionary
+    from corpora.readers import read_aligned_dictionary
 
     (tmp_path / "d.si").write_text("අම්මා\nතාත්තා\n\n", encoding="utf-8")
     (tmp_path / "d.en").write_text("mother\n\nempty\n", encoding="utf-8")
     assert read_aligned_dictionary(tmp_path / "d.si", tmp_path / "d.en") == [("අම්මා", "mother")]
     (tmp_path / "d.en").write_text("mother\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"d.en: has 1 lines but .*d.si has 3"):
+    with pytest.raises(InputError, match=r"d.si:2: .*d.en has no line 2"):
         read_aligned_dictionary(tmp_path / "d.si", tmp_path / "d.en")

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from embedkit.atomic import atomic_dir, write_text_atomic
 from embedkit.console import info
 from embedkit.errors import UserError
+from embedkit.nested import first_difference
 from embedkit.paths import REPO_ROOT
 
 if TYPE_CHECKING:
@@ -161,28 +162,12 @@ def check_out_dir(recipe: Recipe, out: Path, resume: bool) -> None:
     resolved = recipe.resolved()
     if resume and saved.exists():
         before = json.loads(saved.read_text(encoding="utf-8"))
-        changed = _first_difference(before, resolved)
+        changed = first_difference(before, resolved)
         if changed:
             raise UserError(
                 f"--resume: the recipe differs from the one {out} was started with (at {changed}); "
                 "resume with the same recipe and --set values, or start a new --out"
             )
-
-
-def _first_difference(a: Any, b: Any, path: str = "") -> str | None:
-    if isinstance(a, dict) and isinstance(b, dict):
-        for key in sorted(set(a) | set(b)):
-            if (
-                found := _first_difference(a.get(key), b.get(key), f"{path}.{key}" if path else key)
-            ) is not None:
-                return found
-        return None
-    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            if (found := _first_difference(x, y, f"{path}[{i}]")) is not None:
-                return found
-        return None
-    return None if a == b else (path or "<root>")
 
 
 def load_training_model(spec: str, ctx: RunContext, resolve_prompt: bool = False) -> SentenceTransformer:

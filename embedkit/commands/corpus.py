@@ -20,8 +20,8 @@ VALUE_FLAGS = (
     "min_script_share",
     "muse_split",
 )
-VALUE_FLAGS += ("hub_config", "split", "tagger", "wordlist")
-FORMATS = ("stsb", "tsv", "csv", "jsonl", "text", "aligned", "muse", "babelnet", "cldr", "hub")
+VALUE_FLAGS += ("kural_part", "hub_config", "split", "tagger", "wordlist")
+FORMATS = ("stsb", "tsv", "csv", "jsonl", "text", "aligned", "muse", "babelnet", "cldr", "kural", "hub")
 
 
 def register(sub, common) -> None:
@@ -72,6 +72,11 @@ def register(sub, common) -> None:
     )
     lexicon = build.add_argument_group("lexicon")
     lexicon.add_argument("--muse-split", choices=("all", "train", "test"), help="MUSE split of .dict inputs")
+    lexicon.add_argument(
+        "--kural-part",
+        choices=("train", "test", "all"),
+        help="Thirukkural couplets of the kural format (default train: outside the held-out chapters)",
+    )
     lexicon.add_argument(
         "--exclude-muse-test",
         action="append",
@@ -133,6 +138,7 @@ def build_options(args: argparse.Namespace) -> dict:
         "max_chars": args.max_chars,
         "min_script_share": args.min_script_share,
         "muse_split": args.muse_split,
+        "kural_part": args.kural_part,
         "exclude_muse_test": args.exclude_muse_test,
         "exclude_words": args.exclude_words,
         "hub_config": args.hub_config,
@@ -169,6 +175,7 @@ def command_line(args: argparse.Namespace) -> str:
 
 def run_build(args: argparse.Namespace) -> int:
     from corpora import build_corpus
+    from embedkit.console import RichProgress
 
     if args.num_proc is not None and args.num_proc < 1:
         raise UserError("--num-proc must be at least 1")
@@ -181,6 +188,7 @@ def run_build(args: argparse.Namespace) -> int:
         skip_invalid=args.skip_invalid,
         num_proc=args.num_proc,
         command=command_line(args),
+        progress=RichProgress(),
         **build_options(args),
     )
     print(out)

@@ -15,8 +15,10 @@ def register(sub, common) -> None:
         "encode",
         parents=[common],
         help="embed a text file (one sentence per line) into .npy or .parquet",
-        description="Embed every line of a UTF-8 text file. .npy holds a float32 matrix (one row per line); "
-        ".parquet holds the text and its embedding per row.",
+        description="Embed every line of a UTF-8 text file: row i is line i. Only \\n ends a line (one "
+        "trailing \\r is dropped); an empty line is embedded as the empty text, so the output has exactly "
+        "as many rows as the file has lines. .npy holds a float32 matrix; .parquet holds the text and its "
+        "embedding per row.",
     )
     parser.add_argument("model", help="'default', a local folder or a Hugging Face Hub id")
     parser.add_argument("--input", "-i", type=Path, required=True, help="text file, one sentence per line")
@@ -64,16 +66,28 @@ def drop_normalize(model) -> None:
         del model[len(model) - 1]
 
 
+def read_input(path: Path) -> list[str]:
+    """Every line of the input, one text each (empty lines included); an empty file is an error."""
+    from corpora.readers import text_lines
+
+    if not path.is_file():
+        raise UserError(f"--input {path}: no such file")
+    lines = text_lines(path)
+    if not lines:
+        raise UserError(f"--input {path}: the file is empty; give one text per line")
+    return lines
+
+
 def run(args: argparse.Namespace) -> int:
-    from embedkit.atomic import atomic_file
-    from embedkit.inspection import read_lines
+    from embedkit.atomic import atomic_file, check_output_path
     from embedkit.models import load_model
 
     if args.output.suffix not in FORMATS:
         raise UserError(f"--output {args.output}: use a .npy or .parquet file name")
+    check_output_path(args.output, "--output", kind="file")
     if args.batch_size < 1:
         raise UserError("--batch-size must be at least 1")
-    lines = read_lines(args.input)
+    lines = read_input(args.input)
     model = load_model(args.model)
     if args.prompt not in (None, "none") and args.prompt not in model.prompts:
         raise UserError(

@@ -39,10 +39,25 @@ def register(sub, common) -> None:
     inspect.set_defaults(func=run_inspect)
 
 
+def sample_sentences(path: Path) -> list[str]:
+    """The non-empty lines of a --text file, stripped: coverage is measured on words, so blank lines
+    (which hold none) are left out."""
+    from corpora.readers import text_lines
+    from embedkit.errors import UserError
+
+    if not path.is_file():
+        raise UserError(f"--text {path}: no such file")
+    lines = [line.strip() for line in text_lines(path) if line.strip()]
+    if not lines:
+        raise UserError(f"--text {path}: the file has no text; give one sentence per line")
+    return lines
+
+
 def run_pull(args: argparse.Namespace) -> int:
+    from embedkit.console import RichProgress
     from embedkit.default_model import pull
 
-    print(pull(force=args.force))
+    print(pull(force=args.force, progress=RichProgress()))
     return 0
 
 
@@ -51,11 +66,11 @@ def run_inspect(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from embedkit.default_model import probe_sentences
-    from embedkit.inspection import inspect_model, read_lines
+    from embedkit.inspection import inspect_model
     from embedkit.models import load_model
 
     texts = {lang: probe_sentences(lang) for lang in filter(None, args.langs.split(","))}
-    texts.update({str(path): read_lines(path) for path in args.text})
+    texts.update({str(path): sample_sentences(path) for path in args.text})
     report = inspect_model(load_model(args.model), texts)
     report["model"] = args.model
     if args.json:

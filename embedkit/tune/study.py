@@ -26,6 +26,7 @@ from transformers import TrainerCallback
 
 from embedkit.console import info
 from embedkit.errors import EmbedkitError, UserError
+from embedkit.nested import first_difference
 from embedkit.tune.space import SearchSpec, check_metric, trial_recipe
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ class Worker:
             self.study.set_user_attr("recipe", resolved)
             self.study.set_user_attr("recipe_file", str(self.recipe_path))
             return
-        changed = _first_difference(before, resolved)
+        changed = first_difference(before, resolved)
         if changed:
             raise UserError(
                 f"study {self.study.study_name!r} was started with a different recipe (at {changed}); "
@@ -434,21 +435,6 @@ def dev_metrics(recipe: Recipe, stage_index: int) -> dict[str, float]:
 
 
 # --- small helpers ----------------------------------------------------------------------------------
-
-
-def _first_difference(a: Any, b: Any, path: str = "") -> str | None:
-    if isinstance(a, dict) and isinstance(b, dict):
-        for key in sorted(set(a) | set(b)):
-            found = _first_difference(a.get(key), b.get(key), f"{path}.{key}" if path else key)
-            if found is not None:
-                return found
-        return None
-    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            if (found := _first_difference(x, y, f"{path}[{i}]")) is not None:
-                return found
-        return None
-    return None if a == b else (path or "<root>")
 
 
 def _short(value: Any) -> str:

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from mteb.abstasks.task_metadata import TaskMetadata
 
-from mteb_tasks.abstasks import AlignedDictionaryBLI, DictionaryBLI, EveryNth, RankRange
-from mteb_tasks.readers import MUSE_HUNALIGN, DictionaryFormat
-
-MUSE_TEST = RankRange(5000, 6500)  # distinct source words 0-5000 are MUSE's train split
+from corpora.heldout import MUSE_TEST, NLPC_LEXICON_TEST, OPEN_TAMIL_TEST
+from corpora.readers import MUSE_HUNALIGN, DictionaryFormat
+from mteb_tasks.abstasks import AlignedDictionaryBLI, DictionaryBLI
 
 
 class MuseBLI(DictionaryBLI):
@@ -47,9 +46,6 @@ class MuseBLI(DictionaryBLI):
     )
 
 
-OPEN_TAMIL_TEST = EveryNth(40)
-
-
 class OpenTamilBLI(DictionaryBLI):
     files = {"eng-tam": "parallel_dictionary.txt"}
     dictionary = DictionaryFormat(separator=" - ", source_first=True)
@@ -79,9 +75,6 @@ class OpenTamilBLI(DictionaryBLI):
         sample_creation="found",
         bibtex_citation="",
     )
-
-
-NLPC_LEXICON_TEST = EveryNth(16)
 
 
 class NlpcLexiconBLI(AlignedDictionaryBLI):

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from mteb.abstasks.task_metadata import TaskMetadata
 
+from corpora.readers import STSB_TSV, TableFormat
 from mteb_tasks.abstasks import ScoredPairsSTS
-from mteb_tasks.readers import STSB_TSV, TableFormat
 
 
 class STSbIndic(ScoredPairsSTS):
@@ -76,7 +76,6 @@ class SinhalaTamilShortSTS(ScoredPairsSTS):
         delimiter=",",
         header=True,
         quoting=True,
-        encoding="utf-8-sig",
         max_score=1.0,
         on_invalid="skip",
     )
