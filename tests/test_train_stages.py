@@ -190,7 +190,7 @@ def test_training_applies_the_prompt_and_stage_outputs_chain(tmp_path, tiny_mode
         )
     )
     seen = SeePrompts()
-    model_dir = train(recipe, tmp_path / "run", callbacks=[seen], show_progress=False)
+    model_dir = train(recipe, tmp_path / "run", callbacks=[seen])
     assert seen.prompts == ["query: ", "query: "]
     first = weights(tmp_path / "run" / "checkpoints" / "01-first" / "final")
     assert changed(weights(tiny_model), first) and changed(first, weights(model_dir))
@@ -200,7 +200,7 @@ def test_no_prompt_and_frozen_lower_layers(tmp_path, tiny_model, corpora):
     """prompt: null trains and saves without a prompt; compute.freeze_layers keeps the lowest layers."""
     stage = f"  - {{type: sts, train: {corpora['sts']}, batch_size: 8, max_steps: 1}}\n"
     text = f"base_model: {tiny_model}\nprompt: null\ncompute: {{freeze_layers: 1}}\nstages:\n{stage}"
-    model_dir = train(load_recipe(recipe_file(tmp_path, text)), tmp_path / "run", show_progress=False)
+    model_dir = train(load_recipe(recipe_file(tmp_path, text)), tmp_path / "run")
     config = json.loads((model_dir / "config_sentence_transformers.json").read_text())
     assert config["default_prompt_name"] is None  # encode() must not add a prompt training never saw
     moved = changed(weights(tiny_model), weights(model_dir))
@@ -214,7 +214,7 @@ def test_no_prompt_and_frozen_lower_layers(tmp_path, tiny_model, corpora):
 def run_expecting_error(tmp_path: Path, text: str) -> InputError:
     recipe = load_recipe(recipe_file(tmp_path, text))
     with pytest.raises(InputError) as caught:
-        train(recipe, tmp_path / "run", show_progress=False)
+        train(recipe, tmp_path / "run")
     assert not list((tmp_path / "run" / "checkpoints").glob("*/checkpoint-*"))  # no training happened
     return caught.value
 
