@@ -1,5 +1,5 @@
-"""The output folder of `embedkit train` and `embedkit tune`: checked before any work, never locked by a failed
-preflight, never overwritten once finished, and always usable again after a write failure."""
+"""The output folder of `embedkit train` and `embedkit tune`: checked before any work, never locked by a
+failed preflight, never overwritten once finished, and always usable again after a write failure."""
 
 from __future__ import annotations
 
@@ -39,11 +39,12 @@ def sts_recipe(tmp_path: Path, model: Path, corpora: dict, batch_size: int = 8, 
 
 def snapshot(folder: Path) -> dict[str, tuple[str, int]]:
     """Every file below `folder`: its hash and modification time."""
-    return {
-        str(path.relative_to(folder)): (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns)
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            found[str(path.relative_to(folder))] = (digest, path.stat().st_mtime_ns)
+    return found
 
 
 def test_a_failed_preflight_writes_nothing_and_the_fixed_recipe_runs(tmp_path, tiny_model, corpora, capsys):
@@ -135,8 +136,9 @@ class DiskFull:
 
 
 def write_points():
-    import embedkit.atomic
     import transformers.modeling_utils
+
+    import embedkit.atomic
 
     return {
         # every temp-then-rename of embedkit (recipe.json, stage.json, run.json, ...)

@@ -35,8 +35,10 @@ STAGES = {
     "nli": "- {{type: nli, train: {nli}, dev: {sts-dev}, batch_size: 8}}",
     "custom": "- {{type: custom, train: {nli}, columns: [anchor, positive, negative], loss: TripletLoss, "
     "dev: {sts-dev}, batch_size: 8}}",
-    "distill": "- {{type: distill, teacher: {model}, train: {parallel}, dev: {{holdout: 10}}, batch_size: 8}}",
-    "lexical": "- {{type: lexical, train: {lexicon}, dev: {{holdout: 10}}, dev_candidates: 50, batch_size: 8}}",
+    "distill": "- {{type: distill, teacher: {model}, train: {parallel}, dev: {{holdout: 10}}, "
+    "batch_size: 8}}",
+    "lexical": "- {{type: lexical, train: {lexicon}, dev: {{holdout: 10}}, dev_candidates: 50, "
+    "batch_size: 8}}",
     "mlm": "- {{type: mlm, train: {tagged}, batch_size: 4}}\n"
     "- {{type: sts, train: {sts}, dev: {sts-dev}, batch_size: 8}}",
 }
