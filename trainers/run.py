@@ -201,9 +201,13 @@ def has_finished_step(out: Path) -> bool:
     )
 
 
+class RecipeDiffers(UserError):
+    """--resume with another recipe than the one the run folder was started with."""
+
+
 def _refuse_other_recipe(out: Path, before: Any, resolved: dict[str, Any]) -> None:
     if changed := first_difference(before, resolved):
-        raise UserError(
+        raise RecipeDiffers(
             f"--resume: the recipe differs from the one {out} was started with (at {changed}); "
             "resume with the same recipe and --set values, or start a new --out"
         )

@@ -113,19 +113,18 @@ def _best_model(worker: Worker, best: FrozenTrial) -> dict[str, Any]:
 def _retrain(worker: Worker) -> Path:
     """Train best.yaml into DIR/final, reusing a finished (or resuming an unfinished) run of it."""
     from trainers.recipe import load_recipe
-    from trainers.run import train
+    from trainers.run import FINISHED, RecipeDiffers, check_out_dir, train
 
     recipe = load_recipe(worker.out / BEST_RECIPE)
     final = worker.out / FINAL_RUN
-    resolved = recipe.resolved()
-    run_file, saved = final / "run.json", final / "checkpoints" / "recipe.json"
-    if run_file.exists() and json.loads(run_file.read_text(encoding="utf-8"))["recipe"] == resolved:
-        return final
-    resume = saved.exists() and json.loads(saved.read_text(encoding="utf-8")) == resolved
-    if final.exists() and not resume:
-        shutil.rmtree(final)  # a run of an earlier best trial
-    logger.info(f"--final: training the best trial's recipe into {final}")
-    train(recipe, final, resume=resume, progress=worker.progress)
+    try:
+        state = check_out_dir(recipe, final, resume=True)
+    except RecipeDiffers:  # a run of an earlier best trial
+        shutil.rmtree(final)
+        state = None
+    if state != FINISHED:
+        logger.info(f"--final: training the best trial's recipe into {final}")
+        train(recipe, final, resume=True, progress=worker.progress)
     return final
 
 
