@@ -87,7 +87,8 @@ class DistillStage(Stage):
 
     def teacher_labels(self, train: Dataset, teacher: Callable[[], Teacher]):
         """The loss rows with the teacher's embedding of each source as label, and the embeddings still to
-        be cached in the stage folder (written when training starts: nothing is written before preflight)."""
+        be cached in the stage folder (written when training starts: nothing is written before the preflight
+        has passed; under DDP the first process writes it at once, for the others to read)."""
         import numpy as np
 
         sources = sorted(set(train["source"]))
@@ -102,6 +103,9 @@ class DistillStage(Stage):
             )
             embeddings = teacher().encode(sources, batch_size=64, show_progress_bar=False)
             pending = (cache, embeddings)
+            if self.ctx.world_size > 1 and self.ctx.is_main:  # the other processes read it (they wait)
+                write_cache(*pending)
+                pending = None
         row_of = {text: i for i, text in enumerate(sources)}
         labels = embeddings[np.array([row_of[text] for text in train["source"]])]
         dataset = train.select_columns(list(self.loss_columns(self.config)))
@@ -125,10 +129,13 @@ class DistillStage(Stage):
     @contextlib.contextmanager
     def training_parts(self, model, prepared: DistillPrepared, checkpoint):
         if prepared.teacher_cache is not None and self.ctx.is_main:
-            import numpy as np
-
-            cache, embeddings = prepared.teacher_cache
-            with atomic_file(cache) as tmp, open(tmp, "wb") as handle:
-                np.save(handle, embeddings)
+            write_cache(*prepared.teacher_cache)
         with super().training_parts(model, prepared, checkpoint) as parts:
             yield parts
+
+
+def write_cache(path: Path, embeddings) -> None:
+    import numpy as np
+
+    with atomic_file(path) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, embeddings)
