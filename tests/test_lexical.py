@@ -328,7 +328,7 @@ def test_lexical_stage_trains_constraint_tokens_and_saves_a_sentence_model(tmp_p
             ],
         }
     )
-    model_dir = train(recipe, tmp_path / "run", show_progress=False)
+    model_dir = train(recipe, tmp_path / "run")
     run = json.loads((tmp_path / "run" / "run.json").read_text())
     (stage,) = run["stages"]
     assert stage["type"] == "lexical" and stage["loss"] == "SynsetContrastiveLoss" and stage["steps"] == 3

@@ -80,7 +80,7 @@ def test_lem_then_sbert_in_one_recipe(tmp_path, tiny_model, corpora):
         """,
     )
     out = tmp_path / "run"
-    model_dir = train(load_recipe(recipe), out, show_progress=False)
+    model_dir = train(load_recipe(recipe), out)
 
     run = json.loads((out / "run.json").read_text())
     lem, sbert = run["stages"]
@@ -118,7 +118,7 @@ def test_head_lr_sets_the_new_heads_pace(tmp_path, tiny_model, corpora, head_lr)
         f"- {{type: mlm, train: {corpora['tagged']}, batch_size: 4, max_steps: 2, lr: 1.0e-6, "
         f"warmup: 0{extra}}}\n",
     )
-    train(load_recipe(recipe), tmp_path / "run", show_progress=False)
+    train(load_recipe(recipe), tmp_path / "run")
     bias = load_file(str(next((tmp_path / "run/checkpoints").glob("01-*/mlm_head.safetensors"))))["bias"]
     moved = bias.abs().max().item()  # the bias starts at zero; Adam moves it about lr per step
     assert (moved > 1e-3) if head_lr else (0 < moved < 1e-5)
@@ -141,7 +141,7 @@ def test_tlm_resumes_with_its_head_and_counts(tmp_path, tiny_model, corpora):
     """
     recipe = load_recipe(recipe_file(tmp_path, tiny_model, stages, head="keep_checkpoints: 2\n"))
     out = tmp_path / "run"
-    train(recipe, out, show_progress=False)
+    train(recipe, out)
     stage = out / "checkpoints" / "01-tlm"
     full = json.loads((out / "masking_stats.json").read_text())
     assert full["texts"] == 4 * 4 * 2  # 4 steps of 4 pairs, two texts each
@@ -164,17 +164,19 @@ def test_tlm_resumes_with_its_head_and_counts(tmp_path, tiny_model, corpora):
 
     from trainers.mlm import trainer as mlm_trainer
 
-    original = mlm_trainer.MaskedLMTrainer._load_from_checkpoint
+    original = mlm_trainer.MaskedLMCheckpoints.on_train_begin
 
-    def spy(self, path, *args, **kwargs):
-        original(self, path, *args, **kwargs)
+    def spy(self, args, state, control, **kwargs):
+        original(self, args, state, control, **kwargs)
         seen["head"] = {k: v.clone() for k, v in self.head.state_dict().items()}
+        seen["calls"] = self.collator.calls
 
-    mlm_trainer.MaskedLMTrainer._load_from_checkpoint = spy
+    mlm_trainer.MaskedLMCheckpoints.on_train_begin = spy
     try:
-        train(recipe, out, resume=True, show_progress=False)
+        train(recipe, out, resume=True)
     finally:
-        mlm_trainer.MaskedLMTrainer._load_from_checkpoint = original
+        mlm_trainer.MaskedLMCheckpoints.on_train_begin = original
+    assert seen["calls"] == 2  # the next masks are those an uninterrupted run draws at step 3
     assert all(seen["head"][k].equal(head_at_2[k]) for k in head_at_2)
     resumed = json.loads((out / "masking_stats.json").read_text())
     assert resumed["texts"] == full["texts"] and resumed["masked_tokens"] == full["masked_tokens"]
@@ -223,7 +225,7 @@ def test_pairs_need_aligned_rows(tmp_path, tiny_model, corpora):
         tmp_path, tiny_model, f"- {{type: mlm, pairs: true, train: {corpora['unpaired']}}}\n"
     )
     with pytest.raises(InputError, match="no two of the 36 rows share a `pair` id.*format: aligned"):
-        train(load_recipe(recipe), tmp_path / "run", show_progress=False)
+        train(load_recipe(recipe), tmp_path / "run")
 
 
 def test_the_two_recipes_differ_only_in_masking():

@@ -87,6 +87,8 @@ def test_resume_refuses_a_different_recipe(tmp_path, tiny_model, corpora, capsys
     from trainers import load_recipe
 
     (out / "checkpoints" / "recipe.json").write_text(json.dumps(load_recipe(recipe).resolved()))
+    (out / "checkpoints" / "01-first").mkdir()
+    (out / "checkpoints" / "01-first" / "stage.json").write_text("{}")  # a finished step: worth resuming
     assert main(["train", str(recipe), "--out", str(out), "--set", "stages.second.lr=1e-3", "--resume"]) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert "differs from the one" in err and "stages[1].lr" in err

@@ -190,17 +190,31 @@ def test_training_applies_the_prompt_and_stage_outputs_chain(tmp_path, tiny_mode
         )
     )
     seen = SeePrompts()
-    model_dir = train(recipe, tmp_path / "run", callbacks=[seen], show_progress=False)
+    model_dir = train(recipe, tmp_path / "run", callbacks=[seen])
     assert seen.prompts == ["query: ", "query: "]
     first = weights(tmp_path / "run" / "checkpoints" / "01-first" / "final")
     assert changed(weights(tiny_model), first) and changed(first, weights(model_dir))
 
 
 def test_no_prompt_and_frozen_lower_layers(tmp_path, tiny_model, corpora):
-    """prompt: null trains and saves without a prompt; compute.freeze_layers keeps the lowest layers."""
+    """prompt: null trains and saves without a prompt; compute.freeze_layers keeps the lowest layers.
+    Progress goes to the Progress passed in; the `datasets` progress-bar setting is restored afterwards."""
+    import datasets
+
+    from embedkit.progress import RecordingProgress
+
     stage = f"  - {{type: sts, train: {corpora['sts']}, batch_size: 8, max_steps: 1}}\n"
     text = f"base_model: {tiny_model}\nprompt: null\ncompute: {{freeze_layers: 1}}\nstages:\n{stage}"
-    model_dir = train(load_recipe(recipe_file(tmp_path, text)), tmp_path / "run", show_progress=False)
+    datasets.enable_progress_bars()
+    progress = RecordingProgress()
+    model_dir = train(load_recipe(recipe_file(tmp_path, text)), tmp_path / "run", progress=progress)
+    assert not datasets.are_progress_bars_disabled()
+    assert ("start", "stages", 1, 0) in progress.events and ("end", "stages") == progress.events[-1]
+    assert ("start", "stage 1/1 sts", 1, 0) in progress.events
+    assert ("update", "stage 1/1 sts", 1, None) in progress.events and (
+        "end",
+        "stage 1/1 sts",
+    ) in progress.events
     config = json.loads((model_dir / "config_sentence_transformers.json").read_text())
     assert config["default_prompt_name"] is None  # encode() must not add a prompt training never saw
     moved = changed(weights(tiny_model), weights(model_dir))
@@ -214,7 +228,7 @@ def test_no_prompt_and_frozen_lower_layers(tmp_path, tiny_model, corpora):
 def run_expecting_error(tmp_path: Path, text: str) -> InputError:
     recipe = load_recipe(recipe_file(tmp_path, text))
     with pytest.raises(InputError) as caught:
-        train(recipe, tmp_path / "run", show_progress=False)
+        train(recipe, tmp_path / "run")
     assert not list((tmp_path / "run" / "checkpoints").glob("*/checkpoint-*"))  # no training happened
     return caught.value
 

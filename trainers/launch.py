@@ -41,16 +41,3 @@ def relaunch(nproc: int, argv: list[str]) -> int:
 
 def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def without_nproc(argv: list[str]) -> list[str]:
-    """`argv` with its --nproc option removed (the child processes are the workers)."""
-    out, skip = [], False
-    for item in argv:
-        if skip:
-            skip = False
-        elif item == "--nproc":
-            skip = True
-        elif not item.startswith("--nproc="):
-            out.append(item)
-    return out

@@ -15,7 +15,6 @@ from embedkit.errors import UserError
 
 if TYPE_CHECKING:
     import torch
-    from datasets import Dataset
     from sentence_transformers import SentenceTransformer
 
 Label = Literal["none", "score", "class", "embedding"]
@@ -126,20 +125,14 @@ def build_loss(name: str, model: SentenceTransformer, loss_args: dict[str, Any])
         raise UserError(f"{name}({', '.join(f'{k}={v!r}' for k, v in loss_args.items())}): {exc}") from None
 
 
-def probe_loss(
-    model: SentenceTransformer, loss: torch.nn.Module, dataset: Dataset, prompt: str | None
-) -> None:
-    """One forward pass of `loss` on two real rows, without gradients or RNG side effects.
+def probe_loss(model: SentenceTransformer, loss: torch.nn.Module, batch: dict[str, Any]) -> float:
+    """The value of `loss` on one collated batch of real rows, without gradients or RNG side effects.
 
     Catches columns or labels that do not fit the loss before any training starts.
     """
     import torch
-    from sentence_transformers.sentence_transformer.data_collator import SentenceTransformerDataCollator
     from sentence_transformers.sentence_transformer.trainer import SentenceTransformerTrainer
 
-    collator = SentenceTransformerDataCollator(preprocess_fn=model.preprocess, prompts=prompt)
-    rows = [dataset[i] for i in range(min(2, len(dataset)))]
-    batch = collator(rows)
     features, labels = SentenceTransformerTrainer.collect_features(None, batch)
     device = next(model.parameters()).device
     features = [{k: v.to(device) if hasattr(v, "to") else v for k, v in f.items()} for f in features]
@@ -148,5 +141,4 @@ def probe_loss(
         value = loss(features, labels)
     if isinstance(value, dict):
         value = sum(value.values())
-    if not torch.isfinite(value).all():
-        raise ValueError(f"the loss is {value.item()} on the first rows")
+    return float(value.sum()) if value.numel() > 1 else float(value)

@@ -166,6 +166,11 @@ class Recipe(Strict):
         source, root, overrides = self._where
         return _error_at(loc, problem + (f" ({fix})" if fix else ""), source, root, overrides)
 
+    def validation_error(self, exc: ValidationError, prefix: tuple, model: type[BaseModel]) -> InputError:
+        """The first problem of `exc` (pydantic validating `model` at `prefix` of this recipe), placed."""
+        source, root, overrides = self._where
+        return _place_error(exc.errors()[0], prefix, source, root, overrides, model)
+
     def resolved(self) -> dict[str, Any]:
         """The recipe with every default filled in, as plain YAML-able data."""
         return self.model_dump(mode="json", serialize_as_any=True)  # stage types' own fields too
@@ -280,9 +285,12 @@ def _place_error(error: dict, prefix: tuple, source, root, overrides, model: typ
     return _error_at(loc, message, source, root, overrides)
 
 
+UNION_TAGS = frozenset({"str", "int", "float", "bool", "none", "list", "dict"})
+
+
 def _is_union_tag(part: Any) -> bool:
     # pydantic names the union member it tried, e.g. ('train', 0, 'str'): not a place in the file
-    return isinstance(part, str) and (part in {"str", "int", "float", "bool", "list", "dict"} or "[" in part)
+    return isinstance(part, str) and (part in UNION_TAGS or "[" in part)
 
 
 def _model_at(model: type[BaseModel], rel: tuple) -> type[BaseModel] | None:

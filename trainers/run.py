@@ -12,27 +12,30 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import platform
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from embedkit.atomic import atomic_dir, write_text_atomic
-from embedkit.console import info
 from embedkit.errors import UserError
 from embedkit.nested import first_difference
 from embedkit.paths import REPO_ROOT
+from embedkit.progress import SILENT, Progress
 
 if TYPE_CHECKING:
-    from rich.progress import Progress
     from sentence_transformers import SentenceTransformer
     from transformers import TrainerCallback
 
     from trainers.recipe import Recipe
+
+logger = logging.getLogger(__name__)
 
 MODEL_DIR, RUN_FILE, CHECKPOINTS, RECIPE_FILE = "model", "run.json", "checkpoints", "recipe.json"
 
@@ -49,7 +52,7 @@ class RunContext:
     is_main: bool = True
     freeze: bool = False
     precision: str = "no"
-    bar: Progress | None = None
+    progress: Progress = SILENT
     callbacks: list[TrainerCallback] = field(default_factory=list)
 
 
@@ -58,27 +61,27 @@ def train(
     out: str | Path,
     resume: bool = False,
     callbacks: list[TrainerCallback] | None = None,
-    show_progress: bool = True,
+    progress: Progress = SILENT,
 ) -> Path:
     """Run every stage of `recipe` into `out`; return the final model folder (`out`/model).
 
     `callbacks` are extra transformers TrainerCallbacks added to every stage (e.g. a tuner's pruning
-    callback); they see the dev metric as `eval_dev_score`.
+    callback); they see the dev metric as `eval_dev_score`. `progress` shows the stages and their steps.
+    With `resume` on a finished run of the same recipe, nothing is done and its model folder is returned.
     """
-    import datasets
-
-    from trainers.compute import pick_device, should_freeze
+    from trainers.compute import pick_device, precision, should_freeze
     from trainers.stages import STAGES
-
-    datasets.disable_progress_bars()
 
     started = time.time()
     out = Path(out)
+    state = check_out_dir(recipe, out, resume)
+    if state == FINISHED:
+        logger.info(f"--out {out}: the run is finished already; nothing to resume")
+        return out / MODEL_DIR
+    resume = state == RESUME
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     is_main = int(os.environ.get("RANK", "0")) == 0
     device = pick_device(recipe.compute)
-    from trainers.compute import precision
-
     ctx = RunContext(
         recipe,
         out,
@@ -88,44 +91,38 @@ def train(
         is_main=is_main,
         freeze=should_freeze(recipe.compute, device),
         precision=precision(recipe.compute, device),
+        progress=progress if is_main else SILENT,
         callbacks=list(callbacks or []),
     )
-    if is_main:  # the other processes of a DDP run follow; torchrun stops them if this one fails
-        check_out_dir(recipe, out, resume)
-        saved = out / CHECKPOINTS / RECIPE_FILE
-        if not saved.exists():
-            saved.parent.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(saved, json.dumps(recipe.resolved(), indent=2, ensure_ascii=False))
     distributed = _distributed_state(ctx)
 
-    stages = [STAGES[config.type](config, i, ctx) for i, config in enumerate(recipe.stages)]
-    done = {stage.index: stage.finished() for stage in stages} if resume else {}
-    todo = [stage for stage in stages if not done.get(stage.index)]
-    # all data is loaded and checked before any stage trains; corpora are built by the first process
-    with distributed.main_process_first() if distributed else contextlib.nullcontext():
-        for stage in todo:
-            stage.load_data()
-        model = load_training_model(recipe.base_model, ctx, resolve_prompt=True)
-        for stage in todo:
-            stage.prepare(model)
+    with datasets_progress_bars_off():
+        stages = [STAGES[config.type](config, i, ctx) for i, config in enumerate(recipe.stages)]
+        done = {stage.index: stage.finished() for stage in stages} if resume else {}
+        todo = [stage for stage in stages if not done.get(stage.index)]
+        # preflight: every stage's data is loaded and checked against the base model before any stage
+        # trains, and before anything is written; corpora are built by the first process
+        with distributed.main_process_first() if distributed else contextlib.nullcontext():
+            data = {stage.index: stage.load_data() for stage in todo}
+            model = load_training_model(recipe.base_model, ctx, resolve_prompt=True)
+            prepared = {stage.index: stage.prepare(model, data.pop(stage.index)) for stage in todo}
+        if is_main and not resume:
+            write_text_atomic(
+                out / CHECKPOINTS / RECIPE_FILE, json.dumps(recipe.resolved(), indent=2, ensure_ascii=False)
+            )
 
-    results, reused = [], 0.0
-    from trainers.progress import run_progress
-
-    bar = run_progress() if show_progress and is_main else None
-    with bar if bar is not None else contextlib.nullcontext():
-        ctx.bar = bar
-        overall = bar.add_task("stages", total=len(stages), status="") if bar else None
-        for stage in stages:
-            if result := done.get(stage.index):
-                info(f"stage {stage.name}: finished earlier, reusing {stage.dir / 'final'}")
-                model = load_training_model(str(stage.dir / "final"), ctx)
-                reused += result.wall_time_s
-            else:
-                result = stage.train(model)
-            results.append(result)
-            if bar:
-                bar.update(overall, advance=1, status=f"{stage.name}: {_headline(result.metrics)}")
+        results, reused = [], 0.0
+        with ctx.progress.task("stages", total=len(stages)) as overall:
+            for stage in stages:
+                if result := done.get(stage.index):
+                    logger.info(f"stage {stage.name}: finished earlier, reusing {stage.dir / 'final'}")
+                    model = load_training_model(str(stage.dir / "final"), ctx)
+                    reused += result.wall_time_s
+                else:
+                    result = stage.train(model, prepared.pop(stage.index))
+                results.append(result)
+                overall.advance()
+                overall.status(f"{stage.name}: {_headline(result.metrics)}")
 
     if is_main:
         with atomic_dir(out / MODEL_DIR, replace=True) as tmp:
@@ -133,6 +130,21 @@ def train(
         run = run_record(recipe, ctx, results, time.time() - started + reused)
         write_text_atomic(out / RUN_FILE, json.dumps(run, indent=2, ensure_ascii=False) + "\n")
     return out / MODEL_DIR
+
+
+@contextlib.contextmanager
+def datasets_progress_bars_off() -> Iterator[None]:
+    """`datasets` draws no progress bars inside the block; its setting before is restored after."""
+    import datasets
+
+    was_disabled = datasets.are_progress_bars_disabled()
+    if not was_disabled:
+        datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if not was_disabled:
+            datasets.enable_progress_bars()
 
 
 def _headline(metrics: dict[str, float]) -> str:
@@ -150,24 +162,56 @@ def _distributed_state(ctx: RunContext):
     return PartialState(backend="gloo" if ctx.device == "cpu" else None, cpu=ctx.device == "cpu")
 
 
-def check_out_dir(recipe: Recipe, out: Path, resume: bool) -> None:
-    """Refuse to overwrite a finished run, to restart an unfinished one, or to resume another recipe."""
+NEW, RESUME, FINISHED = "new", "resume", "finished"
+
+
+def check_out_dir(recipe: Recipe, out: Path, resume: bool) -> str:
+    """What `out` allows: NEW (empty, or a run that stopped before its first finished step), RESUME (an
+    unfinished run of this recipe, with --resume) or FINISHED (a finished run of it, with --resume: left as
+    it is). Refuses, writing nothing: a path that cannot be the output folder, overwriting a finished run,
+    restarting an unfinished one without --resume, and resuming another recipe."""
+    from embedkit.atomic import check_output_path
+
+    check_output_path(out, "--out")
+    resolved = recipe.resolved()
+    if (out / RUN_FILE).exists():
+        if not resume:
+            raise UserError(f"--out {out}: it already holds a finished run; choose another --out")
+        _refuse_other_recipe(
+            out, json.loads((out / RUN_FILE).read_text(encoding="utf-8"))["recipe"], resolved
+        )
+        return FINISHED
     saved = out / CHECKPOINTS / RECIPE_FILE
-    if (out / RUN_FILE).exists() and not resume:
-        raise UserError(f"--out {out}: it already holds a finished run; choose another --out")
-    if saved.exists() and not resume:
+    if not saved.exists() or not has_finished_step(out):
+        return NEW  # nothing a restart would lose
+    if not resume:
         raise UserError(
             f"--out {out}: it holds an unfinished run; add --resume to continue it, or choose another --out"
         )
-    resolved = recipe.resolved()
-    if resume and saved.exists():
-        before = json.loads(saved.read_text(encoding="utf-8"))
-        changed = first_difference(before, resolved)
-        if changed:
-            raise UserError(
-                f"--resume: the recipe differs from the one {out} was started with (at {changed}); "
-                "resume with the same recipe and --set values, or start a new --out"
-            )
+    _refuse_other_recipe(out, json.loads(saved.read_text(encoding="utf-8")), resolved)
+    return RESUME
+
+
+def has_finished_step(out: Path) -> bool:
+    """A finished stage or a complete Trainer checkpoint under `out`/checkpoints."""
+    from trainers.stages.base import CHECKPOINT_STATE, STAGE_FILE
+
+    checkpoints = out / CHECKPOINTS
+    return any(checkpoints.glob(f"*/{STAGE_FILE}")) or any(
+        checkpoints.glob(f"*/checkpoint-*/{CHECKPOINT_STATE}")
+    )
+
+
+class RecipeDiffers(UserError):
+    """--resume with another recipe than the one the run folder was started with."""
+
+
+def _refuse_other_recipe(out: Path, before: Any, resolved: dict[str, Any]) -> None:
+    if changed := first_difference(before, resolved):
+        raise RecipeDiffers(
+            f"--resume: the recipe differs from the one {out} was started with (at {changed}); "
+            "resume with the same recipe and --set values, or start a new --out"
+        )
 
 
 def load_training_model(spec: str, ctx: RunContext, resolve_prompt: bool = False) -> SentenceTransformer:
@@ -190,7 +234,7 @@ def load_training_model(spec: str, ctx: RunContext, resolve_prompt: bool = False
     )
     if resolve_prompt and frozen:
         total = sum(p.numel() for p in model.parameters())
-        info(f"frozen: {frozen / 1e6:.0f}M of {total / 1e6:.0f}M parameters are not trained")
+        logger.info(f"frozen: {frozen / 1e6:.0f}M of {total / 1e6:.0f}M parameters are not trained")
     return model
 
 

@@ -12,7 +12,8 @@ def register(sub, common) -> None:
         "train",
         parents=[common],
         help="fine-tune a sentence-embedding model from a YAML recipe",
-        description="Run the stages of a recipe (nli, sts, distill, custom) on SentenceTransformerTrainer. "
+        description="Run the stages of a recipe (nli, sts, distill, custom, lexical, mlm) on "
+        "SentenceTransformerTrainer. "
         "Writes DIR/model (a sentence-transformers folder), DIR/run.json and DIR/checkpoints/. "
         "The recipe is validated before any work starts.",
     )
@@ -42,21 +43,22 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("TQDM_DISABLE", "1")  # library progress bars (read when tqdm loads); ours are rich
     from trainers.launch import relaunch, under_torchrun
     from trainers.recipe import load_recipe
+    from trainers.run import FINISHED, MODEL_DIR, check_out_dir, train
 
     recipe = load_recipe(args.recipe, args.overrides)  # validated before anything else happens
     if args.nproc != 1 and not under_torchrun():
-        from trainers.run import check_out_dir
-
-        check_out_dir(recipe, args.out, args.resume)  # one clear message here, not one per process
+        # one clear message here, not one per process
+        if check_out_dir(recipe, args.out, args.resume) == FINISHED:
+            print(args.out / MODEL_DIR)
+            return 0
         child = ["train", str(args.recipe), "--out", str(args.out)]
         child += [item for override in args.overrides for item in ("--set", override)]
         child += ["--resume"] * args.resume + ["--quiet"] * args.quiet + ["--debug"] * args.debug
         return relaunch(args.nproc, child)
 
-    from embedkit.console import is_quiet
-    from trainers.run import train
+    from embedkit.console import RichProgress
 
-    model_dir = train(recipe, args.out, resume=args.resume, show_progress=not is_quiet())
+    model_dir = train(recipe, args.out, resume=args.resume, progress=RichProgress())
     if os.environ.get("RANK", "0") == "0":  # under torchrun only the first process reports
         print(model_dir)
     return 0

@@ -48,10 +48,10 @@ def register(sub, common) -> None:
 
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("TQDM_DISABLE", "1")  # library progress bars; ours are rich
-    from embedkit.console import is_quiet
+    from embedkit.console import RichProgress, console, is_quiet
     from embedkit.tune import tune
 
-    best = tune(
+    result = tune(
         args.recipe,
         args.out,
         args.trials,
@@ -59,7 +59,21 @@ def run(args: argparse.Namespace) -> int:
         study=args.study,
         final=args.final,
         overrides=args.overrides,
-        show_progress=not is_quiet(),
+        progress=RichProgress(),
     )
-    print(best)
+    if not is_quiet():
+        console.print(rich_table(result.table))
+    print(result.best_recipe)
     return 0
+
+
+def rich_table(table):
+    from rich.table import Table
+
+    drawn = Table(title=table.title, caption=table.caption)
+    for column in table.columns[:-1]:
+        drawn.add_column(column, justify="left" if column == "state" else "right", no_wrap=True)
+    drawn.add_column(table.columns[-1], overflow="fold")
+    for i, row in enumerate(table.rows):
+        drawn.add_row(*row, style="bold green" if i == table.best_row else None)
+    return drawn

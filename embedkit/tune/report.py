@@ -1,4 +1,4 @@
-"""What a finished study leaves in DIR: best.yaml, best-model/, best.json, trials.csv, plots/, a table.
+"""What a finished study leaves in DIR: best.yaml, best-model/, best.json, trials.csv, plots/; and its table.
 
 best.yaml is the best trial's resolved recipe without its search block: `embedkit train DIR/best.yaml`
 trains that trial again (same seed, same data, same values) and reaches its dev score.
@@ -7,17 +7,18 @@ trains that trial again (same seed, same data, same values) and reaches its dev 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import socket
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from embedkit.atomic import atomic_dir, write_text_atomic
-from embedkit.console import console, info
 from embedkit.errors import EmbedkitError
 from embedkit.tune.space import trial_recipe
 from embedkit.tune.study import RETRY_OF, RUN_DIR, WORKER, Worker
@@ -25,6 +26,10 @@ from embedkit.tune.study import RETRY_OF, RUN_DIR, WORKER, Worker
 if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
+
+    from embedkit.tune.space import SearchSpec
+
+logger = logging.getLogger(__name__)
 
 BEST_RECIPE, BEST_MODEL, BEST_FILE, FINAL_RUN = "best.yaml", "best-model", "best.json", "final"
 PLOTS = ("optimization_history", "param_importances", "parallel_coordinate")
@@ -59,7 +64,6 @@ def finish(worker: Worker, storage_url: str | None) -> Path:
     write_text_atomic(out / BEST_FILE, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     study.trials_dataframe().to_csv(out / "trials.csv", index=False)
     write_plots(study, out / "plots", worker.space.metric)
-    print_table(study, worker)
     return out / BEST_RECIPE
 
 
@@ -88,7 +92,7 @@ def _best_model(worker: Worker, best: FrozenTrial) -> dict[str, Any]:
         worker.tidy_models()  # with --final no trial keeps its model
         run = json.loads((final / "run.json").read_text(encoding="utf-8"))
         value = run["stages"][worker.space.stage_index]["metrics"].get(worker.space.metric)
-        info(
+        logger.info(
             f"retrained best trial: {worker.space.metric} {value:.4f} (trial {best.number}: {best.value:.4f})"
         )
         return {"model": BEST_MODEL, "model_from": FINAL_RUN, "final_value": value}
@@ -99,7 +103,7 @@ def _best_model(worker: Worker, best: FrozenTrial) -> dict[str, Any]:
     if host == socket.gethostname() and source.is_dir():
         _link_model(source, out / BEST_MODEL)
         return {"model": BEST_MODEL, "model_from": f"trial {best.number}"}
-    info(
+    logger.info(
         f"the best trial's model is not here (trial {best.number} ran on {host} in {source.parent}); "
         "run again with --final to train it here from best.yaml"
     )
@@ -109,19 +113,18 @@ def _best_model(worker: Worker, best: FrozenTrial) -> dict[str, Any]:
 def _retrain(worker: Worker) -> Path:
     """Train best.yaml into DIR/final, reusing a finished (or resuming an unfinished) run of it."""
     from trainers.recipe import load_recipe
-    from trainers.run import train
+    from trainers.run import FINISHED, RecipeDiffers, check_out_dir, train
 
     recipe = load_recipe(worker.out / BEST_RECIPE)
     final = worker.out / FINAL_RUN
-    resolved = recipe.resolved()
-    run_file, saved = final / "run.json", final / "checkpoints" / "recipe.json"
-    if run_file.exists() and json.loads(run_file.read_text(encoding="utf-8"))["recipe"] == resolved:
-        return final
-    resume = saved.exists() and json.loads(saved.read_text(encoding="utf-8")) == resolved
-    if final.exists() and not resume:
-        shutil.rmtree(final)  # a run of an earlier best trial
-    info(f"--final: training the best trial's recipe into {final}")
-    train(recipe, final, resume=resume, show_progress=worker.show_progress)
+    try:
+        state = check_out_dir(recipe, final, resume=True)
+    except RecipeDiffers:  # a run of an earlier best trial
+        shutil.rmtree(final)
+        state = None
+    if state != FINISHED:
+        logger.info(f"--final: training the best trial's recipe into {final}")
+        train(recipe, final, resume=True, progress=worker.progress)
     return final
 
 
@@ -176,39 +179,42 @@ def write_plots(study: optuna.Study, folder: Path, metric: str = "Objective Valu
             except Exception as exc:
                 skipped.append(f"{name}.png ({exc})")
     for item in skipped:
-        info(f"plot skipped: {item}")
+        logger.info(f"plot skipped: {item}")
     return skipped
 
 
 # --- the summary table ------------------------------------------------------------------------------
 
 
-def print_table(study: optuna.Study, worker: Worker) -> None:
-    from rich.table import Table
+@dataclass(frozen=True)
+class TrialTable:
+    """The study's trials as text cells, for a caller to show (the CLI draws it with rich)."""
 
-    from embedkit.console import is_quiet
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    best_row: int | None  # index into rows
+    caption: str
 
-    if is_quiet():
-        return
+
+def trial_table(study: optuna.Study, space: SearchSpec) -> TrialTable:
     trials = study.get_trials(deepcopy=False)
-    best = study.best_trial.number
-    names = list(worker.space.params)
+    best = study.best_trial.number if any(t.state.name == "COMPLETE" for t in trials) else None
+    names = list(space.params)
     headers = short_names(names)
     reruns = {t.user_attrs[RETRY_OF]: t.number for t in trials if RETRY_OF in t.user_attrs}
     baseline = study.user_attrs.get("baseline")
-    title = f"study {study.study_name}: {worker.space.direction} {worker.space.metric}"
+    title = f"study {study.study_name}: {space.direction} {space.metric}"
     if baseline is not None:
         title += f" (base model {baseline:.4f})"
-    table = Table(title=title, caption=", ".join(f"{short} = {name}" for name, short in headers.items()))
-    for column in ("trial", "state", worker.space.metric, *headers.values(), "min"):
-        table.add_column(column, justify="left" if column == "state" else "right", no_wrap=True)
-    table.add_column("note", overflow="fold")
+    rows, best_row = [], None
     for trial in trials:
         value = "" if trial.value is None else f"{trial.value:.4f}"
         minutes = f"{trial.duration.total_seconds() / 60:.1f}" if trial.duration else ""
         notes = []
         if trial.number == best:
             notes.append("best")
+            best_row = len(rows)
         if RETRY_OF in trial.user_attrs:
             notes.append(f"re-run of {trial.user_attrs[RETRY_OF]}")
         if trial.number in reruns:
@@ -216,11 +222,14 @@ def print_table(study: optuna.Study, worker: Worker) -> None:
         if trial.state.name == "PRUNED" and trial.last_step is not None:
             notes.append(f"at dev eval {trial.last_step}")
         params = [_cell(trial.params.get(name)) for name in names]
-        style = "bold green" if trial.number == best else None
-        table.add_row(
-            str(trial.number), trial.state.name, value, *params, minutes, ", ".join(notes), style=style
-        )
-    console.print(table)
+        rows.append([str(trial.number), trial.state.name, value, *params, minutes, ", ".join(notes)])
+    return TrialTable(
+        title=title,
+        columns=["trial", "state", space.metric, *headers.values(), "min", "note"],
+        rows=rows,
+        best_row=best_row,
+        caption=", ".join(f"{short} = {name}" for name, short in headers.items()),
+    )
 
 
 def short_names(keys: list[str]) -> dict[str, str]:

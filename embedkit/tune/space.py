@@ -233,7 +233,7 @@ def load_search(path: str | Path, overrides: Sequence[str] = ()) -> tuple[Recipe
     try:
         block = _Block.model_validate(recipe.search)
     except ValidationError as exc:
-        raise _placed(recipe, (), exc, _Block) from None
+        raise recipe.validation_error(exc, ("search",), _Block) from None
     params = {key: _param(recipe, key, raw) for key, raw in block.params.items()}
     for key, param in params.items():
         _check_against_recipe(recipe, path, overrides, key, param)
@@ -258,7 +258,7 @@ def _param(recipe: Recipe, key: str, raw: Any) -> Param:
     try:
         return cls.model_validate(raw)
     except ValidationError as exc:
-        raise _placed(recipe, where, exc, cls) from None
+        raise recipe.validation_error(exc, ("search", *where), cls) from None
 
 
 def _check_against_recipe(
@@ -349,33 +349,3 @@ def _unique(values: list[Any]) -> list[Any]:
 
 def _as_float(value: Any) -> Any:
     return float(value) if isinstance(value, str) and _YAML_FLOAT.match(value.strip()) else value
-
-
-def _placed(recipe: Recipe, prefix: tuple, exc: ValidationError, model: type[BaseModel]) -> InputError:
-    error = exc.errors()[0]
-    loc = tuple(part for part in error["loc"] if not _is_union_tag(part))
-    message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
-        parent = _model_at(model, loc[:-1])
-        known = f" (known: {', '.join(parent.model_fields)})" if parent else ""
-        message = f"unknown key {loc[-1]!r}{known}"
-    elif error["type"] == "missing":
-        message = f"missing required key {loc[-1]!r}"
-    elif error["type"] != "value_error" and not isinstance(error.get("input"), dict | list | type(None)):
-        message += f" (got {error['input']!r})"
-    return recipe.error(("search", *prefix, *loc), message)
-
-
-def _is_union_tag(part: Any) -> bool:
-    # pydantic names the union member it tried, e.g. ('stage', 'int'): not a place in the file
-    return isinstance(part, str) and (part in {"str", "int", "float", "bool", "none"} or "[" in part)
-
-
-def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
-    for part in loc:
-        field = model.model_fields.get(part) if isinstance(part, str) else None
-        annotation = getattr(field, "annotation", None)
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return None
-        model = annotation
-    return model

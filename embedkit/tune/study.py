@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import gc
 import json
+import logging
 import os
 import shutil
 import socket
@@ -24,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 from transformers import TrainerCallback
 
-from embedkit.console import info
 from embedkit.errors import EmbedkitError, UserError
 from embedkit.nested import first_difference
+from embedkit.progress import SILENT, Progress
 from embedkit.tune.space import SearchSpec, check_metric, trial_recipe
 
 if TYPE_CHECKING:
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
     from trainers.recipe import Recipe
+
+logger = logging.getLogger(__name__)
 
 TRIALS_DIR, STUDY_DB, LOCK_FILE, STUDY_FILE = "trials", "study.db", ".tune.lock", "tune.json"
 HEARTBEAT_S, GRACE_S = 10, 60  # a trial with no heartbeat for GRACE_S is taken as dead
@@ -57,7 +60,7 @@ class Worker:
     out: Path
     trials: int
     final: bool = False
-    show_progress: bool = True
+    progress: Progress = SILENT
     study: optuna.Study = field(init=False)
     lock: DirLock = field(init=False)
     checked: bool = False
@@ -128,11 +131,11 @@ class Worker:
                     waiting = False
                     if not self.checked:
                         self.preflight()
-                    info(f"trial {finished + running + 1} of {self.trials} ({finished} finished)")
+                    logger.info(f"trial {finished + running + 1} of {self.trials} ({finished} finished)")
                     self._run_one()  # releases the lock once its trial exists
                     continue
             if not waiting:
-                info(f"waiting for {running} trial(s) running in other workers")
+                logger.info(f"waiting for {running} trial(s) running in other workers")
                 waiting = True
             time.sleep(POLL_S)
 
@@ -156,7 +159,7 @@ class Worker:
         produced = dev_metrics(self.base, self.space.stage_index)
         check_metric(self.base, self.space, produced)
         stage = self.base.stage_names()[self.space.stage_index]
-        info(
+        logger.info(
             f"base model, untuned: {self.space.metric} {produced[self.space.metric]:.4f} (stage {stage} dev)"
         )
         if "baseline" not in self.study.user_attrs:
@@ -190,7 +193,7 @@ class Worker:
         shutil.rmtree(run_dir, ignore_errors=True)  # left by an earlier study of this name: stale
         described = ", ".join(f"{k}={_short(v)}" for k, v in params.items())
         retry = trial.user_attrs.get(RETRY_OF)
-        info(
+        logger.info(
             f"trial {trial.number}: {described}"
             + (f" (re-run of trial {retry})" if retry is not None else "")
         )
@@ -198,9 +201,11 @@ class Worker:
         recipe = trial_recipe(self.recipe_path, self.overrides, params)
         pruning = PruneOnDev(trial, self.space.metric, self.space.stage_index)
         try:
-            train(recipe, run_dir, callbacks=[pruning], show_progress=self.show_progress)
+            train(recipe, run_dir, callbacks=[pruning], progress=self.progress)
         except TrialPruned:
-            info(f"trial {trial.number}: pruned at dev evaluation {pruning.evals} ({pruning.last:.4f})")
+            logger.info(
+                f"trial {trial.number}: pruned at dev evaluation {pruning.evals} ({pruning.last:.4f})"
+            )
             shutil.rmtree(run_dir, ignore_errors=True)
             raise
         except KeyboardInterrupt:  # interrupted, not failed on its merits: run it again next time
@@ -223,7 +228,7 @@ class Worker:
         trial.set_user_attr("wall_time_s", run["wall_time_s"])
         shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)  # the model is kept, resume is moot
         value = float(metrics[self.space.metric])
-        info(f"trial {trial.number}: {self.space.metric} {value:.4f}")
+        logger.info(f"trial {trial.number}: {self.space.metric} {value:.4f}")
         return value
 
     def surplus(self, trial: optuna.Trial) -> bool:
@@ -260,7 +265,9 @@ class Worker:
 
     def requeue(self, study: optuna.Study, trial: FrozenTrial) -> None:
         """A trial died with its process: queue its parameters again and drop its half-written run."""
-        info(f"trial {trial.number} was interrupted (its process is gone): marked failed, queued again")
+        logger.info(
+            f"trial {trial.number} was interrupted (its process is gone): marked failed, queued again"
+        )
         requeue_params(study, trial.params, trial.user_attrs.get(RETRY_OF, trial.number))
         run_dir = trial.user_attrs.get(RUN_DIR)
         if run_dir and trial.user_attrs.get(WORKER, {}).get("host") == socket.gethostname():
@@ -412,24 +419,24 @@ def _claim_out_dir(out: Path, name: str) -> None:
 
 
 def dev_metrics(recipe: Recipe, stage_index: int) -> dict[str, float]:
-    """Run the objective stage's dev evaluator on the base model: the metric names every trial will
-    report, and the untuned baseline. Loads the same data a trial loads (corpora are cached)."""
+    """Run the objective stage's dev evaluator (`Stage.dev_evaluator`, the one its training reports) on the
+    base model: the metric names every trial will report, and the untuned baseline. Loads the same data a
+    trial loads (corpora are cached); writes nothing."""
     import tempfile
 
     from trainers.compute import pick_device
-    from trainers.run import RunContext, load_training_model
+    from trainers.run import RunContext, datasets_progress_bars_off, load_training_model
     from trainers.stages import STAGES
 
     config = recipe.stages[stage_index]
-    with tempfile.TemporaryDirectory(prefix="embedkit-tune-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="embedkit-tune-") as tmp, datasets_progress_bars_off():
         ctx = RunContext(recipe, Path(tmp), pick_device(recipe.compute))
         stage = STAGES[config.type](config, stage_index, ctx)
-        if not hasattr(stage, "build_evaluator"):  # a stage type that does not train on the Trainer
-            return {"dev_score": float("nan")}
-        stage.load_data()
+        data = stage.load_data()
         model = load_training_model(recipe.base_model, ctx, resolve_prompt=True)
-        metrics = stage.build_evaluator(stage.dev_rows, stage.dev_kind, model)(model)
-        del model
+        evaluator = stage.dev_evaluator(model, data)
+        metrics = evaluator(model) if evaluator is not None else {}
+        del model, evaluator
         gc.collect()
     return {key: float(value) for key, value in metrics.items() if key.startswith("dev")}
 

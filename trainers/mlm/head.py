@@ -96,9 +96,11 @@ def find_head_weights(folder: Path) -> tuple[dict[str, torch.Tensor], Path] | No
 def save_head(head: MaskedLMHead, folder: Path) -> Path:
     from safetensors.torch import save_file
 
-    folder.mkdir(parents=True, exist_ok=True)
+    from embedkit.atomic import atomic_file
+
     state = {key: value.detach().contiguous().cpu() for key, value in head.state_dict().items()}
-    save_file(state, str(folder / HEAD_FILE))
+    with atomic_file(folder / HEAD_FILE) as tmp:
+        save_file(state, str(tmp))
     return folder / HEAD_FILE
 
 

@@ -1,21 +1,25 @@
-"""SentenceTransformerTrainer for MLM: checkpoints also hold the head and the masking counts so far, and the
-counts each batch carries are summed here."""
+"""SentenceTransformerTrainer for MLM: each batch carries the masking counts its collator drew (summed
+here), and a callback keeps the MLM head and those counts in every checkpoint and restores them on resume."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from safetensors.torch import load_file
 from sentence_transformers import SentenceTransformerTrainer
+from transformers import TrainerCallback
 
-from trainers.mlm.collator import STATS_KEY
+from trainers.mlm.collator import STATS_KEY, MaskedLMCollator
 from trainers.mlm.head import HEAD_FILE, MaskedLMHead, save_head
 from trainers.mlm.stats import STATS_FILE, MaskingStats
 
+logger = logging.getLogger(__name__)
+
 
 class MaskedLMTrainer(SentenceTransformerTrainer):
-    def __init__(self, *args, head: MaskedLMHead, stats: MaskingStats, **kwargs) -> None:
-        self.head, self.stats = head, stats
+    def __init__(self, *args, stats: MaskingStats, **kwargs) -> None:
+        self.stats = stats
         super().__init__(*args, **kwargs)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
@@ -24,17 +28,30 @@ class MaskedLMTrainer(SentenceTransformerTrainer):
             self.stats.merge(counts)
         return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
 
-    def _save(self, output_dir: str | None = None, state_dict=None) -> None:
-        super()._save(output_dir, state_dict)
-        folder = Path(output_dir if output_dir is not None else self.args.output_dir)
-        save_head(self.head, folder)
-        self.stats.write(folder / STATS_FILE)
 
-    def _load_from_checkpoint(self, checkpoint_path: str, *args, **kwargs) -> None:
-        super()._load_from_checkpoint(checkpoint_path, *args, **kwargs)
-        folder = Path(checkpoint_path)
+class MaskedLMCheckpoints(TrainerCallback):
+    """Writes the head and the counts so far into each checkpoint the Trainer saves; on resume
+    (`resume_from`), loads them back and sets the collator's batch count, so the masks drawn next are
+    those of an uninterrupted run."""
+
+    def __init__(
+        self, head: MaskedLMHead, stats: MaskingStats, collator: MaskedLMCollator, resume_from: Path | None
+    ) -> None:
+        self.head, self.stats, self.collator, self.resume_from = head, stats, collator, resume_from
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if self.resume_from is None:
+            return
+        folder = Path(self.resume_from)
         device = self.head.bias.device
         self.head.load_state_dict({k: v.to(device) for k, v in load_file(str(folder / HEAD_FILE)).items()})
-        if (folder / STATS_FILE).is_file():
-            self.stats.__init__()
-            self.stats.merge(MaskingStats.read(folder / STATS_FILE))
+        self.stats.__init__()
+        self.stats.merge(MaskingStats.read(folder / STATS_FILE))
+        self.collator.calls = state.global_step  # the checkpoint's trainer state, loaded by now
+
+    def on_save(self, args, state, control, **kwargs):
+        if not args.should_save:
+            return
+        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        self.stats.write(folder / STATS_FILE)
+        save_head(self.head, folder)

@@ -1,36 +1,45 @@
-"""Stage types. A stage type is one class registered by name:
+"""The stage lifecycle, the same for every stage type, read top to bottom:
+
+    stage = STAGES[config.type](config, index, ctx)
+    data = stage.load_data()                  # StageData: rows read and checked; no model loaded yet
+    prepared = stage.prepare(model, data)     # PreparedStage: loss rows, dev evaluator, token lengths;
+                                              # the loss is probed and the memory checked (preflight)
+    result = stage.train(model, prepared)     # the one training loop, for every stage type
+
+`trainers.run` loads and prepares every stage before any stage trains, so a bad stage 3 stops the run
+before stage 1 has taken a step. A stage type is one class registered by name:
 
     @register_stage("sts")
-    class STSStage(TrainerStage):
-        kind = "sts"                      # the corpus kind it reads
+    class STSStage(Stage):
         columns = ("sentence1", "sentence2")  # corpus columns fed to the loss, in order
         label = "score"                   # corpus column used as the loss label (or None)
         label_kind = "score"
         default_loss = "CoSENTLoss"
 
 plus its import in trainers/stages/__init__.py. Recipe keys of its own go in a `Config` subclass of
-StageConfig. `TrainerStage` runs on SentenceTransformerTrainer; a stage type that trains differently
-(e.g. masked language modelling) subclasses `Stage` and implements `load_data`, `prepare` and `train`.
+StageConfig. A type that needs more changes small steps, never the loop: `loss_dataset`, `dev_evaluator`,
+`length_texts`, `build_loss`, `build_collator`, `batch_sampler`, `training_args`, `training_parts` (what one
+training needs: loss, collator, callbacks), `make_trainer`, `final_metrics`, `after_training`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import math
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from embedkit.atomic import atomic_dir, write_text_atomic
-from embedkit.console import info
 from embedkit.errors import UserError
 from trainers import losses
 from trainers.data import (
     KIND_COLUMNS,
-    Corpus,
     concat,
     corpus_kind,
     holdout_split,
@@ -43,14 +52,20 @@ from trainers.data import (
 from trainers.recipe import StageConfig
 
 if TYPE_CHECKING:
+    import numpy as np
     from datasets import Dataset
     from sentence_transformers import SentenceTransformer
+    from torch import nn
+    from transformers import TrainerCallback
 
     from trainers.run import RunContext
+
+logger = logging.getLogger(__name__)
 
 STAGES: dict[str, type[Stage]] = {}
 STAGE_FILE = "stage.json"
 FINAL_DIR = "final"
+CHECKPOINT_STATE = "trainer_state.json"  # written last into a Trainer checkpoint
 
 
 def register_stage(name: str):
@@ -62,6 +77,39 @@ def register_stage(name: str):
         return cls
 
     return decorate
+
+
+@dataclass(frozen=True)
+class StageData:
+    """What `load_data` read: the training rows, the dev rows, and what run.json records about them."""
+
+    train: Dataset
+    dev: Dataset | None = None
+    dev_kind: str | None = None  # the dev corpus kind (sts, nli, parallel, lexicon)
+    rows: dict[str, int] = field(default_factory=dict)
+    manifests: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class PreparedStage:
+    """What `prepare` made of the data against the base model: everything the training loop reads."""
+
+    dataset: Dataset  # the columns the loss reads, in order, label last
+    evaluator: Any | None  # the dev evaluator (a sentence-transformers evaluator), or None
+    loss_name: str
+    lengths: np.ndarray  # tokens per row, for the length-grouped batch sampler
+    longest: int  # the longest text in tokens
+    rows: dict[str, int]
+    manifests: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class TrainingParts:
+    """What one training of a stage needs besides the prepared data (built when it starts)."""
+
+    loss: nn.Module
+    collator: Any | None = None  # None: the Trainer's own (pads each batch to its longest text)
+    callbacks: tuple[TrainerCallback, ...] = ()
 
 
 @dataclass
@@ -80,56 +128,10 @@ class StageResult:
 
 
 class Stage:
-    """One step of a recipe. Subclasses declare a `Config` (a StageConfig subclass) for their fields."""
+    """One step of a recipe, trained with SentenceTransformerTrainer on `columns` (+ `label`) of its data."""
 
     type_name: ClassVar[str]
     Config: ClassVar[type[StageConfig]] = StageConfig
-
-    def __init__(self, config: StageConfig, index: int, ctx: RunContext) -> None:
-        self.config, self.index, self.ctx = config, index, ctx
-        self.name = config.name or config.type
-        self.dir = ctx.out / "checkpoints" / f"{index + 1:02d}-{self.name}"
-        self.data: list[dict[str, Any]] = []
-
-    @classmethod
-    def check_config(cls, config: StageConfig) -> Iterable[tuple[tuple, str]]:
-        """Problems found from the recipe alone, as (field path inside the stage, message)."""
-        return ()
-
-    def error(self, field_path: tuple, problem: str, fix: str | None = None) -> Exception:
-        return self.ctx.recipe.error(("stages", self.index, *field_path), problem, fix)
-
-    def load_data(self) -> None:
-        """Load and check the stage's data (before the model is loaded). Raise a placed error."""
-        raise NotImplementedError
-
-    def prepare(self, model: SentenceTransformer) -> None:
-        """Check the data against the (base) model: losses, lengths, memory. Runs before any stage trains."""
-        raise NotImplementedError
-
-    def train(self, model: SentenceTransformer) -> StageResult:
-        raise NotImplementedError
-
-    # --- finished stages, so --resume can skip them ---
-
-    def finished(self) -> StageResult | None:
-        path = self.dir / STAGE_FILE
-        if not path.exists() or not (self.dir / FINAL_DIR).exists():
-            return None
-        return StageResult(**json.loads(path.read_text(encoding="utf-8")))
-
-    def save_finished(self, model: SentenceTransformer, result: StageResult) -> None:
-        if not self.ctx.is_main:
-            return
-        with atomic_dir(self.dir / FINAL_DIR, replace=True) as tmp:
-            model.save(str(tmp))
-        write_text_atomic(self.dir / STAGE_FILE, json.dumps(result.__dict__, indent=2))
-
-
-class TrainerStage(Stage):
-    """A stage trained with SentenceTransformerTrainer on `columns` (+ `label`) of one corpus kind."""
-
-    kind: ClassVar[str]
     columns: ClassVar[tuple[str, ...]]
     label: ClassVar[str | None] = None
     label_kind: ClassVar[losses.Label] = "none"
@@ -138,6 +140,19 @@ class TrainerStage(Stage):
     # kept when every corpus has them: dev scores per language
     optional_columns: ClassVar[tuple[str, ...]] = ("lang",)
     purpose: ClassVar[str] = ""
+    probe_rows: ClassVar[int] = 2  # rows of the loss probe before training
+    probe_field: ClassVar[tuple[str, ...]] = ("loss",)  # the recipe key blamed for a non-finite probe
+    length_special_tokens: ClassVar[bool] = True  # texts are encoded with special tokens
+    fallback_max_length: ClassVar[int] = 512  # for a model without max_seq_length
+    checkpoint_files: ClassVar[tuple[str, ...]] = (CHECKPOINT_STATE,)  # a complete checkpoint has them
+
+    def __init__(self, config: StageConfig, index: int, ctx: RunContext) -> None:
+        self.config, self.index, self.ctx = config, index, ctx
+        self.name = config.name or config.type
+        self.dir = ctx.out / "checkpoints" / f"{index + 1:02d}-{self.name}"
+
+    def error(self, field_path: tuple, problem: str, fix: str | None = None) -> Exception:
+        return self.ctx.recipe.error(("stages", self.index, *field_path), problem, fix)
 
     # --- recipe-time checks ---
 
@@ -151,6 +166,7 @@ class TrainerStage(Stage):
 
     @classmethod
     def check_config(cls, config: StageConfig) -> Iterable[tuple[tuple, str]]:
+        """Problems found from the recipe alone, as (field path inside the stage, message)."""
         from trainers.evaluators import EVALUATORS
 
         if config.dev is not None and config.dev.evaluator not in (None, *EVALUATORS):
@@ -179,13 +195,22 @@ class TrainerStage(Stage):
                 ),
             )
 
-    # --- data ---
+    # --- 1. data (before the model is loaded) ---
 
     def corpus_columns(self) -> tuple[str, ...]:
         """Corpus columns the stage needs."""
         return (*self.loss_columns(self.config), *((self.label,) if self.label else ()))
 
-    def load_train(self) -> tuple[Dataset, list[Corpus]]:
+    def load_data(self) -> StageData:
+        """Load and check the stage's corpora; raise a placed error."""
+        train, corpora = self.load_train()
+        manifests = [manifest_summary(corpus) for corpus in corpora]
+        train, dev, dev_kind, dev_manifests, dev_rows = self.load_dev(train)
+        train = sample_rows(train, self.config.max_rows, self.ctx.recipe.seed)
+        rows = {"train": len(train), "dev": len(dev) if dev is not None else 0, **dev_rows}
+        return StageData(train, dev, dev_kind, rows, tuple(manifests + dev_manifests))
+
+    def load_train(self) -> tuple[Dataset, list]:
         corpora = []
         for j, ref in enumerate(self.config.train):
             corpus = load_ref(ref, ("stages", self.index, "train", j), self.ctx.recipe)
@@ -200,11 +225,12 @@ class TrainerStage(Stage):
         optional = [c for c in self.optional_columns if all(c in k.dataset.column_names for k in corpora)]
         return concat(corpora, (*self.corpus_columns(), *optional)), corpora
 
-    def load_dev(self, train: Dataset) -> tuple[Dataset, Dataset | None, str | None]:
-        """(train, dev rows, dev corpus kind); a holdout comes out of train."""
+    def load_dev(self, train: Dataset) -> tuple[Dataset, Dataset | None, str | None, list[dict], dict]:
+        """(train, dev rows, dev corpus kind, dev manifests, extra row counts); a holdout leaves train."""
         dev_spec = self.config.dev
         if dev_spec is None:
-            return train, None, None
+            return train, None, None, [], {}
+        manifests: list[dict] = []
         if dev_spec.holdout is not None:
             train, dev = holdout_split(
                 train, dev_spec.holdout, self.ctx.recipe.seed, self.corpus_columns()[0]
@@ -217,21 +243,21 @@ class TrainerStage(Stage):
                     "give a dev corpus of a known kind (sts, nli, parallel) as dev.data",
                 )
         else:
-            dev, kind = self.load_dev_corpora(dev_spec)
+            dev, kind, manifests = self.load_dev_corpora(dev_spec)
         if dev_spec.max_rows:
             from trainers.evaluators import LANG_COLUMN
 
             dev = sample_per_language(dev, dev_spec.max_rows, self.ctx.recipe.seed, LANG_COLUMN.get(kind))
-        return train, dev, kind
+        return train, dev, kind, manifests, {}
 
-    def load_dev_corpora(self, dev_spec) -> tuple[Dataset, str]:
+    def load_dev_corpora(self, dev_spec) -> tuple[Dataset, str, list[dict]]:
         from trainers.evaluators import DEFAULT_FOR_KIND, EVALUATORS
 
-        corpora = []
+        corpora, manifests = [], []
         for j, ref in enumerate(dev_spec.data):
             loc = ("stages", self.index, "dev", "data", j)
             corpus = load_ref(ref, loc, self.ctx.recipe)
-            self.data.append(manifest_summary(corpus))
+            manifests.append(manifest_summary(corpus))
             name = dev_spec.evaluator or DEFAULT_FOR_KIND.get(corpus.kind or "")
             if name is None:
                 raise self.ctx.recipe.error(
@@ -251,79 +277,95 @@ class TrainerStage(Stage):
             for c in ("lang", "source_lang", "target_lang")
             if all(c in k.dataset.column_names for k in corpora)
         )
-        return concat(corpora, tuple(dict.fromkeys(columns))), kind
+        return concat(corpora, tuple(dict.fromkeys(columns))), kind, manifests
 
-    def to_loss_dataset(self, train: Dataset, model: SentenceTransformer) -> Dataset:
+    # --- 2. prepare (against the base model, before any stage trains) ---
+
+    def prepare(self, model: SentenceTransformer, data: StageData) -> PreparedStage:
+        """The stage's prepared parts; the loss is probed on real rows and the memory checked."""
+        return self.checked(
+            model, data, self.loss_dataset(data.train, model), self.dev_evaluator(model, data)
+        )
+
+    def checked(
+        self,
+        model: SentenceTransformer,
+        data: StageData,
+        dataset: Dataset,
+        evaluator,
+        kind=PreparedStage,
+        **extra,
+    ) -> PreparedStage:
+        """`kind` (PreparedStage or a stage type's subclass, with its `extra` fields) after the preflight
+        checks: token lengths, the loss on the first rows, memory."""
+        tokens = token_lengths(
+            model.tokenizer,
+            self.length_texts(dataset),
+            model.max_seq_length or self.fallback_max_length,
+            self.length_special_tokens,
+        )
+        prepared = kind(
+            dataset=dataset,
+            evaluator=evaluator,
+            loss_name=self.loss_name(self.config),
+            lengths=tokens.sum(axis=1),
+            longest=int(tokens.max(initial=1)),
+            rows=data.rows,
+            manifests=data.manifests,
+            **extra,
+        )
+        self.probe(model, prepared)
+        self.check_memory(model, prepared)
+        return prepared
+
+    def loss_dataset(self, train: Dataset, model: SentenceTransformer) -> Dataset:
         """The columns the loss reads, in order, label last. Distillation adds teacher labels here."""
         keep = [*self.loss_columns(self.config), *((self.label,) if self.label else ())]
         return train.select_columns(keep)
 
-    def build_loss(self, model: SentenceTransformer):
-        """The loss module the Trainer trains with (a stage type with its own loss classes overrides this)."""
-        return losses.build_loss(self.loss_fn_name, model, self.config.loss_args)
-
-    def build_evaluator(self, dev: Dataset | None, kind: str | None, model: SentenceTransformer):
+    def dev_evaluator(self, model: SentenceTransformer, data: StageData):
+        """The stage's dev evaluator on `data.dev` (None without dev data): the one training reports as
+        `eval_dev_score` and `embedkit tune` scores trials and the base model with."""
         from trainers.evaluators import MeanEvaluator, build_dev_evaluators
 
-        if dev is None:
+        if data.dev is None:
             return None
-        return MeanEvaluator(build_dev_evaluators(dev, kind, self.config.dev.evaluator))
+        return MeanEvaluator(build_dev_evaluators(data.dev, data.dev_kind, self.config.dev.evaluator))
 
-    def load_data(self) -> None:
-        train, corpora = self.load_train()
-        self.data = [manifest_summary(corpus) for corpus in corpora]
-        train, self.dev_rows, self.dev_kind = self.load_dev(train)
-        self.train_rows = sample_rows(train, self.config.max_rows, self.ctx.recipe.seed)
-        self.rows = {
-            "train": len(self.train_rows),
-            "dev": len(self.dev_rows) if self.dev_rows is not None else 0,
-        }
-
-    def prepare(self, model: SentenceTransformer) -> None:
-        config = self.config
-        self.dataset = self.to_loss_dataset(self.train_rows, model)
-        self.evaluator = self.build_evaluator(self.dev_rows, self.dev_kind, model)
-        self.train_rows = self.dev_rows = None
-        tokens = self.token_lengths(model, self.dataset)  # rows x text columns
-        self.lengths, self.longest = tokens.sum(axis=1), int(tokens.max(initial=1))
-        self.loss_fn_name = self.loss_name(config)
-        try:
-            losses.probe_loss(
-                model,
-                losses.build_loss(self.loss_fn_name, model, config.loss_args),
-                self.dataset,
-                self.ctx.prompt,
-            )
-        except UserError as exc:
-            raise self.error(("loss_args",), str(exc)) from None
-        except Exception as exc:
-            raise self.error(
-                ("loss",),
-                f"{self.loss_fn_name} does not fit the data columns {self.dataset.column_names} "
-                f"({type(exc).__name__}: {exc})",
-            ) from None
-        self.check_memory(model)
-
-    def token_lengths(self, model: SentenceTransformer, dataset: Dataset):
-        """Tokens of every text the loss reads (prompt included, capped at max_seq_length): rows x columns."""
-        import numpy as np
-
+    def length_texts(self, dataset: Dataset) -> list[list[str]]:
+        """The texts the loss reads, as the model sees them (prompt included), one list per column."""
         prompt = self.ctx.prompt or ""
-        limit = model.max_seq_length or 512
-        columns = []
-        for column in self.loss_columns(self.config):
-            encoded = model.tokenizer([prompt + text for text in dataset[column]], add_special_tokens=True)
-            columns.append(np.minimum([len(ids) for ids in encoded["input_ids"]], limit))
-        return np.stack(columns, axis=1)
+        return [[prompt + text for text in dataset[column]] for column in self.loss_columns(self.config)]
 
-    def check_memory(self, model: SentenceTransformer) -> None:
+    def probe(self, model: SentenceTransformer, prepared: PreparedStage) -> None:
+        """The loss on the first rows, before any training: columns, labels or loss_args that do not fit
+        fail here, naming the recipe key."""
+        rows = [prepared.dataset[i] for i in range(min(self.probe_rows, len(prepared.dataset)))]
+        collator = self.build_collator(model, prepared, probe=True)
+        try:
+            value = losses.probe_loss(model, self.build_loss(model, prepared), collator(rows))
+        except Exception as exc:
+            raise self.probe_error(prepared, exc) from None
+        if not math.isfinite(value):
+            raise self.error(self.probe_field, f"{prepared.loss_name} is {value} on the first rows")
+
+    def probe_error(self, prepared: PreparedStage, exc: Exception) -> Exception:
+        if isinstance(exc, UserError):
+            return self.error(("loss_args",), str(exc))
+        return self.error(
+            ("loss",),
+            f"{prepared.loss_name} does not fit the data columns {prepared.dataset.column_names} "
+            f"({type(exc).__name__}: {exc})",
+        )
+
+    def check_memory(self, model: SentenceTransformer, prepared: PreparedStage) -> None:
         from trainers.compute import estimate_memory
 
         if not self.ctx.recipe.compute.memory_check:
             return
         per_device = self.per_device_batch()
         texts = len(self.loss_columns(self.config))
-        longest = self.longest if self.ctx.recipe.compute.dynamic_padding else model.max_seq_length
+        longest = prepared.longest if self.ctx.recipe.compute.dynamic_padding else model.max_seq_length
         estimate = estimate_memory(
             model,
             per_device * texts,
@@ -331,7 +373,6 @@ class TrainerStage(Stage):
             self.ctx.device,
             frozen_layers=self.ctx.recipe.compute.freeze_layers,
         )
-        self.memory = estimate
         if not estimate.fits():
             raise self.error(
                 ("batch_size",),
@@ -351,15 +392,98 @@ class TrainerStage(Stage):
             )
         return self.config.batch_size // world
 
-    # --- training ---
+    # --- 3. train: one loop for every stage type ---
 
-    def total_steps(self) -> int:
+    def train(self, model: SentenceTransformer, prepared: PreparedStage) -> StageResult:
+        from trainers.evaluators import TRAINER_METRIC
+        from trainers.progress import StageProgress
+
+        started = time.time()
+        checkpoint = self.resume_checkpoint()
+        label = f"stage {self.index + 1}/{len(self.ctx.recipe.stages)} {self.name}"
+        progress = StageProgress(self.ctx.progress, label, TRAINER_METRIC)
+        with self.training_parts(model, prepared, checkpoint) as parts, contextlib.closing(progress):
+            trainer = self.make_trainer(
+                model, prepared, parts, [*self.ctx.callbacks, *parts.callbacks, progress]
+            )
+            _quiet_trainer(trainer)
+            if checkpoint:
+                logger.info(f"stage {self.name}: resuming from {checkpoint}")
+            output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+            metrics = {"train_loss": round(float(output.training_loss), 6)}
+            metrics.update(self.final_metrics(trainer, model, prepared, parts))
+            result = StageResult(
+                name=self.name,
+                type=self.type_name,
+                loss=prepared.loss_name,
+                metrics=metrics,
+                steps=trainer.state.global_step,
+                wall_time_s=round(time.time() - started, 1),
+                rows=prepared.rows,
+                data=list(prepared.manifests),
+            )
+            trainer.accelerator.wait_for_everyone()
+            if self.ctx.is_main:
+                self.after_training(parts)
+        self.save_finished(model, result)
+        return result
+
+    def resume_checkpoint(self) -> Path | None:
+        """With --resume, the newest complete checkpoint of this stage (partial ones are removed)."""
+        if not self.ctx.resume:
+            return None
+        return last_complete_checkpoint(self.dir, self.ctx.is_main, self.checkpoint_files)
+
+    @contextlib.contextmanager
+    def training_parts(
+        self, model: SentenceTransformer, prepared: PreparedStage, checkpoint: Path | None
+    ) -> Iterator[TrainingParts]:
+        """The loss, collator and callbacks of one training (`checkpoint`: where it resumes from)."""
+        yield TrainingParts(self.build_loss(model, prepared), self.build_collator(model, prepared))
+
+    def build_loss(self, model: SentenceTransformer, prepared: PreparedStage) -> nn.Module:
+        """The loss module the Trainer trains with (a stage type with its own loss classes overrides this)."""
+        return losses.build_loss(prepared.loss_name, model, self.config.loss_args)
+
+    def build_collator(self, model: SentenceTransformer, prepared: PreparedStage, probe: bool = False):
+        """The batch collator. Training: None (the Trainer's own: pads each batch to its longest text), or
+        one padding to max length. The probe always pads to the longest."""
+        from sentence_transformers.sentence_transformer.data_collator import SentenceTransformerDataCollator
+
+        if probe:
+            return SentenceTransformerDataCollator(preprocess_fn=model.preprocess, prompts=self.ctx.prompt)
+        if self.ctx.recipe.compute.dynamic_padding:
+            return None
+        import functools
+
+        static = functools.partial(model.preprocess, processing_kwargs={"text": {"padding": "max_length"}})
+        return SentenceTransformerDataCollator(preprocess_fn=static, prompts=self.ctx.prompt)
+
+    def make_trainer(
+        self, model: SentenceTransformer, prepared: PreparedStage, parts: TrainingParts, callbacks
+    ):
+        from sentence_transformers import SentenceTransformerTrainer
+
+        return SentenceTransformerTrainer(**self.trainer_arguments(model, prepared, parts, callbacks))
+
+    def trainer_arguments(self, model, prepared: PreparedStage, parts: TrainingParts, callbacks) -> dict:
+        return {
+            "model": model,
+            "args": self.training_args(prepared, self.total_steps(prepared)),
+            "train_dataset": prepared.dataset,
+            "loss": parts.loss,
+            "evaluator": prepared.evaluator,
+            "callbacks": callbacks,
+            "data_collator": parts.collator,
+        }
+
+    def total_steps(self, prepared: PreparedStage) -> int:
         if self.config.max_steps:
             return self.config.max_steps
-        per_epoch = len(self.dataset) // self.config.batch_size  # the last short batch is dropped
+        per_epoch = len(prepared.dataset) // self.config.batch_size  # the last short batch is dropped
         return max(1, math.ceil(per_epoch * self.config.epochs))
 
-    def sampler(self):
+    def batch_sampler(self, prepared: PreparedStage):
         import functools
 
         from trainers.samplers import LengthGroupedBatchSampler, SeededBatchSampler
@@ -372,9 +496,9 @@ class TrainerStage(Stage):
         if choice == "no_duplicates":
             return "no_duplicates"
         cls = LengthGroupedBatchSampler if choice == "length" else SeededBatchSampler
-        return functools.partial(cls, lengths=self.lengths)
+        return functools.partial(cls, lengths=prepared.lengths)
 
-    def training_args(self, total: int):
+    def training_args(self, prepared: PreparedStage, total: int):
         from sentence_transformers import SentenceTransformerTrainingArguments
 
         config, ctx = self.config, self.ctx
@@ -393,9 +517,9 @@ class TrainerStage(Stage):
             max_grad_norm=config.max_grad_norm,
             seed=ctx.recipe.seed,
             prompts=ctx.prompt,
-            batch_sampler=self.sampler(),
+            batch_sampler=self.batch_sampler(prepared),
             dataloader_drop_last=True,
-            eval_strategy="steps" if self.evaluator is not None else "no",
+            eval_strategy="steps" if prepared.evaluator is not None else "no",
             eval_steps=eval_steps,
             save_strategy="steps",
             save_steps=config.save_every,
@@ -412,74 +536,57 @@ class TrainerStage(Stage):
             ddp_backend="gloo" if ctx.world_size > 1 and ctx.device == "cpu" else None,
         )
 
-    def collator(self, model: SentenceTransformer):
-        """None (the Trainer's own: pads each batch to its longest text), or one padding to max length."""
-        if self.ctx.recipe.compute.dynamic_padding:
-            return None
-        import functools
-
-        from sentence_transformers.sentence_transformer.data_collator import SentenceTransformerDataCollator
-
-        static = functools.partial(model.preprocess, processing_kwargs={"text": {"padding": "max_length"}})
-        return SentenceTransformerDataCollator(preprocess_fn=static, prompts=self.ctx.prompt)
-
-    def train(self, model: SentenceTransformer) -> StageResult:
-        from sentence_transformers import SentenceTransformerTrainer
-        from transformers.trainer_callback import PrinterCallback, ProgressCallback
-
-        from trainers.evaluators import TRAINER_METRIC
-        from trainers.progress import StageProgress
-
-        started = time.time()
-        total = self.total_steps()
-        callbacks = list(self.ctx.callbacks)
-        if self.ctx.bar is not None:
-            label = f"stage {self.index + 1}/{len(self.ctx.recipe.stages)} {self.name}"
-            callbacks.append(StageProgress(self.ctx.bar, label, TRAINER_METRIC))
-        trainer = SentenceTransformerTrainer(
-            model=model,
-            args=self.training_args(total),
-            train_dataset=self.dataset,
-            loss=self.build_loss(model),
-            evaluator=self.evaluator,
-            callbacks=callbacks,
-            data_collator=self.collator(model),
-        )
-        for noisy in (PrinterCallback, ProgressCallback):
-            trainer.remove_callback(noisy)
-        checkpoint = (
-            last_complete_checkpoint(self.dir, remove_partial=self.ctx.is_main) if self.ctx.resume else None
-        )
-        if checkpoint:
-            info(f"stage {self.name}: resuming from {checkpoint}")
-        output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-        metrics = {"train_loss": round(float(output.training_loss), 6)}
-        metrics.update(self.final_dev_metrics(trainer, model))
-        result = StageResult(
-            name=self.name,
-            type=self.type_name,
-            loss=self.loss_fn_name,
-            metrics=metrics,
-            steps=trainer.state.global_step,
-            wall_time_s=round(time.time() - started, 1),
-            rows=self.rows,
-            data=self.data,
-        )
-        trainer.accelerator.wait_for_everyone()
-        self.save_finished(model, result)
-        return result
-
-    def final_dev_metrics(self, trainer, model) -> dict[str, float]:
-        if self.evaluator is None:
+    def final_metrics(
+        self, trainer, model, prepared: PreparedStage, parts: TrainingParts
+    ) -> dict[str, float]:
+        """The dev metrics at the last step (from the last evaluation when it ran there)."""
+        if prepared.evaluator is None:
             return {}
         last = [log for log in trainer.state.log_history if "eval_dev_score" in log]
         if last and last[-1].get("step") == trainer.state.global_step:
             found = last[-1]
         else:
-            found = {f"eval_{k}": v for k, v in self.evaluator(model).items()}
+            found = {f"eval_{k}": v for k, v in prepared.evaluator(model).items()}
         return {
             k.removeprefix("eval_"): round(float(v), 6) for k, v in found.items() if k.startswith("eval_dev")
         }
+
+    def after_training(self, parts: TrainingParts) -> None:
+        """Main process, after the last step: write what the stage keeps beside its final model."""
+
+    # --- finished stages, so --resume can skip them ---
+
+    def finished(self) -> StageResult | None:
+        path = self.dir / STAGE_FILE
+        if not path.exists() or not (self.dir / FINAL_DIR).exists():
+            return None
+        return StageResult(**json.loads(path.read_text(encoding="utf-8")))
+
+    def save_finished(self, model: SentenceTransformer, result: StageResult) -> None:
+        if not self.ctx.is_main:
+            return
+        with atomic_dir(self.dir / FINAL_DIR, replace=True) as tmp:
+            model.save(str(tmp))
+        write_text_atomic(self.dir / STAGE_FILE, json.dumps(result.__dict__, indent=2))
+
+
+def token_lengths(tokenizer, columns: list[list[str]], limit: int, special_tokens: bool = True) -> np.ndarray:
+    """Tokens of every text (capped at `limit`): rows x columns."""
+    import numpy as np
+
+    counts = [
+        [len(ids) for ids in tokenizer(texts, add_special_tokens=special_tokens)["input_ids"]]
+        for texts in columns
+    ]
+    return np.minimum(np.stack([np.array(c) for c in counts], axis=1), limit)
+
+
+def _quiet_trainer(trainer) -> None:
+    """Drop the Trainer's own printing and tqdm callbacks: progress goes through StageProgress."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    for noisy in (PrinterCallback, ProgressCallback):
+        trainer.remove_callback(noisy)
 
 
 def _label_words(kind: str) -> str:
@@ -488,15 +595,18 @@ def _label_words(kind: str) -> str:
     )
 
 
-def last_complete_checkpoint(folder: Path, remove_partial: bool = True) -> Path | None:
-    """The newest checkpoint-N whose trainer_state.json (written last) exists; partial ones are removed."""
+def last_complete_checkpoint(
+    folder: Path, remove_partial: bool = True, required: tuple[str, ...] = (CHECKPOINT_STATE,)
+) -> Path | None:
+    """The newest checkpoint-N that holds every `required` file (trainer_state.json is written last by the
+    Trainer); partial ones (killed while writing) are removed."""
     if not folder.exists():
         return None
     found = []
     for path in folder.glob("checkpoint-*"):
         if path.name.removeprefix("checkpoint-").isdigit():
-            if (path / "trainer_state.json").exists():
+            if all((path / name).exists() for name in required):
                 found.append(path)
             elif remove_partial:
-                shutil.rmtree(path, ignore_errors=True)  # killed while writing it
+                shutil.rmtree(path, ignore_errors=True)
     return max(found, key=lambda p: int(p.name.split("-")[1]), default=None)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pydantic import Field
 
 from trainers.recipe import StageConfig
-from trainers.stages.base import TrainerStage, register_stage
+from trainers.stages.base import Stage, register_stage
 
 
 class CustomConfig(StageConfig):
@@ -16,9 +16,8 @@ class CustomConfig(StageConfig):
 
 
 @register_stage("custom")
-class CustomStage(TrainerStage):
+class CustomStage(Stage):
     Config = CustomConfig
-    kind = "any"
     label_kind = None  # unknown: the loss is checked on real rows before training
     purpose = "reads the columns named in its `columns` and `label`"
 
@@ -36,7 +35,7 @@ class CustomStage(TrainerStage):
     def corpus_columns(self) -> tuple[str, ...]:
         return (*self.config.columns, *((self.config.label,) if self.config.label else ()))
 
-    def to_loss_dataset(self, train, model):
+    def loss_dataset(self, train, model):
         dataset = train.select_columns(list(self.corpus_columns()))
         label = self.config.label
         return dataset.rename_column(label, "label") if label and label != "label" else dataset

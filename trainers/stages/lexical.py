@@ -11,15 +11,17 @@ sentence-transformers folder that encodes sentences with its prompt.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
+import logging
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from embedkit.console import info
 from trainers.data import concat, load_ref, manifest_summary, require_columns
 from trainers.lexical.dev import LexiconBLIEvaluator, carve_dev, limit_queries, split_off
 from trainers.lexical.embeddings import EmbeddingMode, constraint_token_ids, embedding_training
@@ -27,11 +29,13 @@ from trainers.lexical.loss import LEXICAL_LOSSES
 from trainers.lexical.sampler import language_pair, pair_weights
 from trainers.lexical.words import Encoding
 from trainers.recipe import StageConfig
-from trainers.stages.base import StageResult, TrainerStage, last_complete_checkpoint, register_stage
+from trainers.stages.base import PreparedStage, Stage, StageData, TrainingParts, register_stage
 
 if TYPE_CHECKING:
     from datasets import Dataset
     from sentence_transformers import SentenceTransformer
+
+logger = logging.getLogger(__name__)
 
 LEXICON_COLUMNS = ("synset", "lang1", "word1", "lang2", "word2")
 GLOSS_COLUMNS = ("gloss1", "gloss2")
@@ -58,14 +62,27 @@ class LexicalConfig(StageConfig):
     )
 
 
+@dataclass(frozen=True)
+class LexicalPrepared(PreparedStage):
+    pairs: list[str] = field(default_factory=list)  # the language pair of each row, for the batch sampler
+    token_ids: list[int] = field(default_factory=list)  # constraint_tokens: the embedding rows that train
+
+
+@dataclass(frozen=True)
+class LexicalParts(TrainingParts):
+    start_metrics: dict[str, float] = field(default_factory=dict)  # dev BLI before the first step
+
+
 @register_stage("lexical")
-class LexicalStage(TrainerStage):
+class LexicalStage(Stage):
     Config = LexicalConfig
-    kind = "lexicon"
     columns = ("word1", "word2")
     label_kind = None
     default_loss = "SynsetContrastiveLoss"
     optional_columns = ()
+    probe_rows = 4
+    length_special_tokens = False
+    fallback_max_length = 128
     purpose = (
         "reads a lexicon corpus (synset, lang1, word1, lang2, word2); build one with "
         "`embedkit corpus build lexicon`"
@@ -95,11 +112,12 @@ class LexicalStage(TrainerStage):
 
     # --- data ---
 
-    def load_dev(self, train: Dataset) -> tuple[Dataset, Dataset | None, str | None]:
+    def load_dev(self, train: Dataset):
         spec = self.config.dev
         if spec is None:
-            return train, None, None
+            return train, None, None, [], {}
         seed = self.ctx.recipe.seed
+        manifests = []
         if spec.holdout is not None:
             carved = carve_dev(train, spec.holdout, seed)
         else:
@@ -108,121 +126,73 @@ class LexicalStage(TrainerStage):
                 loc = ("stages", self.index, "dev", "data", j)
                 corpus = load_ref(ref, loc, self.ctx.recipe)
                 require_columns(corpus, self.corpus_columns(), loc, self.ctx.recipe, "a lexical dev corpus")
-                self.data.append(manifest_summary(corpus))
+                manifests.append(manifest_summary(corpus))
                 corpora.append(corpus)
             carved = split_off(train, concat(corpora, self.corpus_columns()))
         dev = carved.dev
         if spec.max_rows:
             dev = limit_queries(dev, spec.max_rows, seed)
-        self.dev_summary = {
-            "dev_queries": sum(carved.queries.values()),
-            "train_rows_dropped_for_dev": carved.dropped,
-        }
-        info(
+        logger.info(
             f"stage {self.name}: dev BLI on {len(set(dev['word1']))} held-out source words "
             f"({', '.join(f'{k} {v}' for k, v in carved.queries.items())}); "
             f"{carved.dropped} training rows mentioning them dropped"
         )
-        return carved.train, dev, "lexicon"
+        counts = {"dev_queries": sum(carved.queries.values()), "train_rows_dropped_for_dev": carved.dropped}
+        return carved.train, dev, "lexicon", manifests, counts
 
-    def load_data(self) -> None:
-        self.dev_summary = {}
-        super().load_data()
-        self.rows.update(self.dev_summary)
+    # --- prepare ---
 
-    def prepare(self, model: SentenceTransformer) -> None:
-        config = self.config
-        rows = self.train_rows
-        self.dataset = rows.select_columns(list(self.corpus_columns()))
-        self.pairs = [language_pair(a, b) for a, b in zip(rows["lang1"], rows["lang2"], strict=True)]
-        counts = {pair: self.pairs.count(pair) for pair in sorted(set(self.pairs))}
+    def prepare(self, model: SentenceTransformer, data: StageData) -> LexicalPrepared:
+        config, rows = self.config, data.train
+        dataset = rows.select_columns(list(self.corpus_columns()))
+        pairs = [language_pair(a, b) for a, b in zip(rows["lang1"], rows["lang2"], strict=True)]
+        counts = {pair: pairs.count(pair) for pair in sorted(set(pairs))}
         weights = pair_weights(counts, config.pair_smoothing)
-        info(
+        logger.info(
             f"stage {self.name}: {len(rows)} word pairs; batches per language pair "
             + ", ".join(f"{p} {counts[p]} rows {100 * weights[p]:.0f}%" for p in counts)
         )
-        self.evaluator = None
-        if self.dev_rows is not None:
-            self.evaluator = LexiconBLIEvaluator(
-                self.dev_rows,
-                rows,
-                config.encoding,
-                config.dev_candidates,
-                self.ctx.recipe.seed,
-                prompted=config.dev_prompted,
-                prompt=self.ctx.prompt or "",
-            )
-        self.train_rows = self.dev_rows = None
-        tokens = self.token_lengths(model, self.dataset)
-        self.lengths, self.longest = tokens.sum(axis=1), int(tokens.max(initial=1))
-        self.loss_fn_name = self.loss_name(config)
-        texts = [*self.dataset["word1"], *self.dataset["word2"]]
+        evaluator = self.dev_evaluator(model, data)
+        texts = [*dataset["word1"], *dataset["word2"]]
         if config.encoding == "word_gloss":
-            texts += [*self.dataset["gloss1"], *self.dataset["gloss2"]]
-        self.token_ids = (
+            texts += [*dataset["gloss1"], *dataset["gloss2"]]
+        token_ids = (
             constraint_token_ids(model.tokenizer, texts)
             if config.train_embeddings == "constraint_tokens"
             else []
         )
-        self.probe(model, self.collator(model))
-        self.check_memory(model)
+        return self.checked(
+            model, data, dataset, evaluator, kind=LexicalPrepared, pairs=pairs, token_ids=token_ids
+        )
 
-    def probe(self, model: SentenceTransformer, collator) -> None:
-        """The loss on the first rows, before any training: a bad loss_args value fails here."""
-        import torch
+    def dev_evaluator(self, model: SentenceTransformer, data: StageData):
+        """BLI P@1 on the dev words, with candidates from the training rows."""
+        if data.dev is None:
+            return None
+        config = self.config
+        return LexiconBLIEvaluator(
+            data.dev,
+            data.train,
+            config.encoding,
+            config.dev_candidates,
+            self.ctx.recipe.seed,
+            prompted=config.dev_prompted,
+            prompt=self.ctx.prompt or "",
+        )
 
-        batch = collator([self.dataset[i] for i in range(min(4, len(self.dataset)))])
-        device = next(model.parameters()).device
-        features = {k.removeprefix("words_"): v.to(device) for k, v in batch.items() if k != "label"}
-        try:
-            loss = self.build_loss(model)
-            with torch.random.fork_rng(devices=[]), torch.no_grad():
-                value = loss([features], batch["label"].to(device))
-        except (TypeError, ValueError) as exc:
-            raise self.error(("loss_args",), f"{self.loss_fn_name}: {exc}") from None
-        if not torch.isfinite(value):
-            raise self.error(("loss",), f"{self.loss_fn_name} is {value.item()} on the first rows")
+    def length_texts(self, dataset: Dataset) -> list[list[str]]:
+        """Each word as the stage encodes it (no prompt; no special tokens, see length_special_tokens)."""
+        return [list(dataset[column]) for column in self.loss_columns(self.config)]
 
-    def token_lengths(self, model: SentenceTransformer, dataset: Dataset):
-        """Tokens of each word as the stage encodes it (no prompt, no special tokens): rows x columns."""
-        import numpy as np
-
-        limit = model.max_seq_length or 128
-        columns = []
-        for column in self.loss_columns(self.config):
-            encoded = model.tokenizer(list(dataset[column]), add_special_tokens=False)
-            columns.append(np.minimum([len(ids) for ids in encoded["input_ids"]], limit))
-        return np.stack(columns, axis=1)
+    def probe_error(self, prepared, exc: Exception) -> Exception:
+        if isinstance(exc, TypeError | ValueError):
+            return self.error(("loss_args",), f"{prepared.loss_name}: {exc}")
+        raise exc
 
     # --- training ---
 
-    def build_loss(self, model: SentenceTransformer):
-        loss = LEXICAL_LOSSES[self.loss_fn_name](model, **self.config.loss_args)
-        if getattr(self, "token_rows", None) is not None:
-            loss.token_rows = self.token_rows  # the Trainer optimises the loss's parameters too
-        return loss
-
-    def sampler(self):
-        from trainers.lexical.sampler import LanguagePairBatchSampler
-        from trainers.samplers import SeededBatchSampler
-
-        if self.config.batch_sampler == "random":
-            return functools.partial(SeededBatchSampler, lengths=self.lengths)
-        return functools.partial(
-            LanguagePairBatchSampler,
-            pairs=self.pairs,
-            smoothing=self.config.pair_smoothing,
-            lengths=self.lengths,
-        )
-
-    def collator(self, model: SentenceTransformer):
-        from trainers.lexical.collator import WordPairCollator
-
-        return WordPairCollator(
-            model.tokenizer, self.config.encoding, model.max_seq_length or 128, self.ctx.prompt or ""
-        )
-
-    def train(self, model: SentenceTransformer) -> StageResult:
+    @contextlib.contextmanager
+    def training_parts(self, model, prepared: LexicalPrepared, checkpoint):
         from trainers.lexical.embeddings import TokenRowsSync
 
         mode = self.config.train_embeddings
@@ -230,28 +200,49 @@ class LexicalStage(TrainerStage):
             raise self.error(
                 ("train_embeddings",), "constraint_tokens trains in one process only", "use --nproc 1 or all"
             )
-        self.start_metrics: dict[str, float] = {}
-        resuming = self.ctx.resume and last_complete_checkpoint(self.dir, remove_partial=False) is not None
-        if self.evaluator is not None and not resuming:
+        start: dict[str, float] = {}
+        if prepared.evaluator is not None and checkpoint is None:
             started = time.time()
-            self.start_metrics = self.evaluator(model)
-            info(
-                f"stage {self.name}: dev BLI P@1 before training {self.start_metrics['dev_score']:.4f} "
+            start = prepared.evaluator(model)
+            logger.info(
+                f"stage {self.name}: dev BLI P@1 before training {start['dev_score']:.4f} "
                 f"({time.time() - started:.0f} s)"
             )
-        with embedding_training(model, mode, self.token_ids) as self.token_rows:
-            sync = TokenRowsSync(self.token_rows) if self.token_rows is not None else None
-            if sync is not None:
-                info(f"stage {self.name}: the embeddings of {len(self.token_ids)} constraint tokens train")
-                self.ctx.callbacks.append(sync)
-            try:
-                return super().train(model)
-            finally:
-                if sync is not None:
-                    self.ctx.callbacks.remove(sync)
-                self.token_rows = None
+        with embedding_training(model, mode, prepared.token_ids) as token_rows:
+            loss = self.build_loss(model, prepared)
+            callbacks = ()
+            if token_rows is not None:
+                logger.info(
+                    f"stage {self.name}: the embeddings of {len(prepared.token_ids)} constraint tokens train"
+                )
+                loss.token_rows = token_rows  # the Trainer optimises the loss's parameters too
+                callbacks = (TokenRowsSync(token_rows),)
+            yield LexicalParts(loss, self.build_collator(model, prepared), callbacks, start_metrics=start)
 
-    def final_dev_metrics(self, trainer, model) -> dict[str, float]:
-        metrics = super().final_dev_metrics(trainer, model)
-        metrics.update({f"{k}_start": round(float(v), 6) for k, v in self.start_metrics.items()})
+    def build_loss(self, model: SentenceTransformer, prepared):
+        return LEXICAL_LOSSES[prepared.loss_name](model, **self.config.loss_args)
+
+    def batch_sampler(self, prepared: LexicalPrepared):
+        from trainers.lexical.sampler import LanguagePairBatchSampler
+        from trainers.samplers import SeededBatchSampler
+
+        if self.config.batch_sampler == "random":
+            return functools.partial(SeededBatchSampler, lengths=prepared.lengths)
+        return functools.partial(
+            LanguagePairBatchSampler,
+            pairs=prepared.pairs,
+            smoothing=self.config.pair_smoothing,
+            lengths=prepared.lengths,
+        )
+
+    def build_collator(self, model: SentenceTransformer, prepared, probe: bool = False):
+        from trainers.lexical.collator import WordPairCollator
+
+        return WordPairCollator(
+            model.tokenizer, self.config.encoding, model.max_seq_length or 128, self.ctx.prompt or ""
+        )
+
+    def final_metrics(self, trainer, model, prepared, parts: LexicalParts) -> dict[str, float]:
+        metrics = super().final_metrics(trainer, model, prepared, parts)
+        metrics.update({f"{k}_start": round(float(v), 6) for k, v in parts.start_metrics.items()})
         return metrics

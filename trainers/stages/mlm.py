@@ -15,26 +15,29 @@ summed over the run's mlm stages, to DIR/masking_stats.json.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import time
+import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
-from embedkit.console import info
 from trainers.data import manifest_summary, sample_rows
 from trainers.mlm.collator import DEFAULT_ENTITY_PROBS, MaskedLMCollator
 from trainers.mlm.head import HEAD_FILE, MaskedLMLoss, build_head, save_head
 from trainers.mlm.pairs import PAIR_COLUMN, pair_rows
 from trainers.mlm.stats import STATS_FILE, MaskingStats
 from trainers.recipe import StageConfig
-from trainers.stages.base import StageResult, TrainerStage, last_complete_checkpoint, register_stage
+from trainers.stages.base import CHECKPOINT_STATE, Stage, StageData, TrainingParts, register_stage
 
 if TYPE_CHECKING:
     from datasets import Dataset
     from sentence_transformers import SentenceTransformer
+
+logger = logging.getLogger(__name__)
 
 LOSS_NAME = "MaskedLMLoss"
 SpanLabel = Literal["ENT", "VERB", "NOUN"]
@@ -61,14 +64,22 @@ class MLMConfig(StageConfig):
     )
 
 
+@dataclass(frozen=True)
+class MLMParts(TrainingParts):
+    head: Any = None  # the MaskedLMHead being trained
+    stats: Any = None  # MaskingStats: the counts of every batch drawn so far
+
+
 @register_stage("mlm")
-class MLMStage(TrainerStage):
+class MLMStage(Stage):
     Config = MLMConfig
-    kind = "tagged"
     columns = ("text",)
     label_kind = None
     default_loss = LOSS_NAME
     optional_columns = ()
+    probe_field = ("masking",)
+    # a checkpoint without the head or the counts (killed between the Trainer's files and ours) is partial
+    checkpoint_files = (CHECKPOINT_STATE, STATS_FILE, HEAD_FILE)
     purpose = "reads a tagged corpus (text, lang, spans); build one with `embedkit corpus build tagged`"
 
     @classmethod
@@ -94,9 +105,8 @@ class MLMStage(TrainerStage):
             return ("text", "lang", "spans", PAIR_COLUMN)
         return ("text", "lang", "spans") if self.config.masking == "lem" else ("text", "lang")
 
-    def load_data(self) -> None:
+    def load_data(self) -> StageData:
         train, corpora = self.load_train()
-        self.data = [manifest_summary(corpus) for corpus in corpora]
         if self.config.pairs:
             rows = len(train)
             train = pair_rows(train, self.ctx.recipe.seed)
@@ -106,72 +116,69 @@ class MLMStage(TrainerStage):
                     f"pairs: true, but no two of the {rows} rows share a `pair` id in different languages",
                     "build the tagged corpus from line-aligned files with format: aligned",
                 )
-        self.train_rows = sample_rows(train, self.config.max_rows, self.ctx.recipe.seed)
-        self.dev_rows = None
-        self.rows = {"train": len(self.train_rows), "dev": 0}
+        train = sample_rows(train, self.config.max_rows, self.ctx.recipe.seed)
+        manifests = tuple(manifest_summary(corpus) for corpus in corpora)
+        return StageData(train, rows={"train": len(train), "dev": 0}, manifests=manifests)
 
-    def prepare(self, model: SentenceTransformer) -> None:
-        keep = [c for c in ("text", "spans", "text_pair", "spans_pair") if c in self.train_rows.column_names]
-        self.dataset = self.train_rows.select_columns(keep)
-        self.train_rows = None
-        self.evaluator = None
-        self.loss_fn_name = LOSS_NAME
-        tokens = self.token_lengths(model, self.dataset)
-        self.lengths, self.longest = tokens.sum(axis=1), int(tokens.max(initial=1))
-        try:
-            collator = self.collator(model)
-        except ValueError as exc:
-            raise self.error(("masking",), f"the model cannot be trained with masking: {exc}") from None
-        self.probe(model, collator)
-        self.check_memory(model)
+    # --- prepare ---
 
-    def token_lengths(self, model: SentenceTransformer, dataset: Dataset):
-        import numpy as np
+    def loss_dataset(self, train: Dataset, model: SentenceTransformer) -> Dataset:
+        return train.select_columns(
+            [c for c in ("text", "spans", "text_pair", "spans_pair") if c in train.column_names]
+        )
 
-        limit = model.max_seq_length or 512
+    def length_texts(self, dataset: Dataset) -> list[list[str]]:
         prompt = self.ctx.prompt or ""
         columns = [[prompt + text for text in dataset["text"]]]
         if "text_pair" in dataset.column_names:
             columns.append(list(dataset["text_pair"]))
-        counts = [
-            [len(ids) for ids in model.tokenizer(texts, add_special_tokens=True)["input_ids"]]
-            for texts in columns
-        ]
-        return np.minimum(np.stack(counts, axis=1), limit)
+        return columns
 
-    def collator(self, model: SentenceTransformer) -> MaskedLMCollator:
+    def build_collator(self, model: SentenceTransformer, prepared, probe: bool = False) -> MaskedLMCollator:
         config = self.config
-        return MaskedLMCollator(
-            model.tokenizer,
-            masking=config.masking,
-            ratio=config.mask_ratio,
-            entity_probs=config.entity_probs,
-            whole_word=config.whole_word,
-            max_length=model.max_seq_length or 512,
-            prompt=self.ctx.prompt or "",
-            pairs=config.pairs,
-            seed=self.ctx.recipe.seed,
-            pad_to_max=not self.ctx.recipe.compute.dynamic_padding,
-        )
+        try:
+            return MaskedLMCollator(
+                model.tokenizer,
+                masking=config.masking,
+                ratio=config.mask_ratio,
+                entity_probs=config.entity_probs,
+                whole_word=config.whole_word,
+                max_length=model.max_seq_length or 512,
+                prompt=self.ctx.prompt or "",
+                pairs=config.pairs,
+                seed=self.ctx.recipe.seed,
+                pad_to_max=not self.ctx.recipe.compute.dynamic_padding,
+            )
+        except ValueError as exc:
+            raise self.error(("masking",), f"the model cannot be trained with masking: {exc}") from None
 
-    def probe(self, model: SentenceTransformer, collator: MaskedLMCollator) -> None:
-        """The loss on the first rows with a fresh head, before any training."""
-        import torch
-
-        batch = collator([self.dataset[i] for i in range(min(2, len(self.dataset)))])
-        collator.calls = 0
+    def build_loss(self, model: SentenceTransformer, prepared) -> MaskedLMLoss:
+        """The probe's loss: a fresh head (training starts from `head_source`, see training_parts)."""
         head, _ = build_head(model)
-        device = next(model.parameters()).device
-        features = {k.removeprefix("text_"): v.to(device) for k, v in batch.items() if k.startswith("text_")}
-        with torch.random.fork_rng(devices=[]), torch.no_grad():
-            value = MaskedLMLoss(model, head)([features], batch["label"].to(device))
-        if not torch.isfinite(value):
-            raise self.error(("masking",), f"{LOSS_NAME} is {value.item()} on the first rows")
+        return MaskedLMLoss(model, head)
 
     # --- training ---
 
-    def training_args(self, total: int):
-        args = super().training_args(total)
+    @contextlib.contextmanager
+    def training_parts(self, model, prepared, checkpoint):
+        from trainers.mlm.trainer import MaskedLMCheckpoints
+
+        try:
+            head, origin = build_head(model, self.head_source())
+        except ValueError as exc:
+            raise self.error(("type",), str(exc)) from None
+        logger.info(f"stage {self.name}: MLM head {'new' if origin == 'new' else 'from ' + origin}")
+        collator, stats = self.build_collator(model, prepared), MaskingStats()
+        checkpoints = MaskedLMCheckpoints(head, stats, collator, checkpoint)
+        yield MLMParts(MaskedLMLoss(model, head), collator, (checkpoints,), head=head, stats=stats)
+
+    def make_trainer(self, model, prepared, parts: MLMParts, callbacks):
+        from trainers.mlm.trainer import MaskedLMTrainer
+
+        return MaskedLMTrainer(stats=parts.stats, **self.trainer_arguments(model, prepared, parts, callbacks))
+
+    def training_args(self, prepared, total: int):
+        args = super().training_args(prepared, total)
         if self.config.head_lr is not None:
             args.learning_rate_mapping = {r"^head\.": self.config.head_lr}  # names inside MaskedLMLoss
         return args
@@ -188,70 +195,20 @@ class MLMStage(TrainerStage):
         except Exception:  # a Hub id that is not cached: a new head
             return None
 
-    def train(self, model: SentenceTransformer) -> StageResult:
-        from transformers.trainer_callback import PrinterCallback, ProgressCallback
+    def final_metrics(self, trainer, model, prepared, parts: MLMParts) -> dict[str, float]:
+        counts = parts.stats.to_dict()
+        return {
+            key: counts[key]
+            for key in ("entity_mask_in_span_ratio", "budget_ratio")
+            if counts[key] is not None
+        }
 
-        from trainers.evaluators import TRAINER_METRIC
-        from trainers.mlm.trainer import MaskedLMTrainer
-        from trainers.progress import StageProgress
-
-        started = time.time()
-        total = self.total_steps()
-        try:
-            self.head, origin = build_head(model, self.head_source())
-        except ValueError as exc:
-            raise self.error(("type",), str(exc)) from None
-        info(f"stage {self.name}: MLM head {'new' if origin == 'new' else 'from ' + origin}")
-        callbacks = list(self.ctx.callbacks)
-        if self.ctx.bar is not None:
-            label = f"stage {self.index + 1}/{len(self.ctx.recipe.stages)} {self.name}"
-            callbacks.append(StageProgress(self.ctx.bar, label, TRAINER_METRIC))
-        collator = self.collator(model)
-        stats = MaskingStats()
-        trainer = MaskedLMTrainer(
-            model=model,
-            args=self.training_args(total),
-            train_dataset=self.dataset,
-            loss=MaskedLMLoss(model, self.head),
-            callbacks=callbacks,
-            data_collator=collator,
-            head=self.head,
-            stats=stats,
+    def after_training(self, parts: MLMParts) -> None:
+        save_head(parts.head, self.dir)
+        parts.stats.write(
+            self.dir / STATS_FILE, stage=self.name, masking=self.config.masking, pairs=self.config.pairs
         )
-        for noisy in (PrinterCallback, ProgressCallback):
-            trainer.remove_callback(noisy)
-        checkpoint = (
-            last_complete_checkpoint(self.dir, remove_partial=self.ctx.is_main) if self.ctx.resume else None
-        )
-        if checkpoint:
-            info(f"stage {self.name}: resuming from {checkpoint}")
-            state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
-            collator.calls = int(state.get("global_step", 0))  # the masks an uninterrupted run would draw
-        output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-        counts = stats.to_dict()
-        metrics = {"train_loss": round(float(output.training_loss), 6)}
-        for key in ("entity_mask_in_span_ratio", "budget_ratio"):
-            if counts[key] is not None:
-                metrics[key] = counts[key]
-        result = StageResult(
-            name=self.name,
-            type=self.type_name,
-            loss=LOSS_NAME,
-            metrics=metrics,
-            steps=trainer.state.global_step,
-            wall_time_s=round(time.time() - started, 1),
-            rows=self.rows,
-            data=self.data,
-        )
-        trainer.accelerator.wait_for_everyone()
-        if self.ctx.is_main:
-            save_head(self.head, self.dir)
-            stats.write(
-                self.dir / STATS_FILE, stage=self.name, masking=self.config.masking, pairs=self.config.pairs
-            )
-            write_run_stats(self.ctx.out)
-        self.save_finished(model, result)
-        return result
+        write_run_stats(self.ctx.out)
 
 
 def write_run_stats(out: Path) -> Path:

@@ -6,12 +6,11 @@ false negative for the other rows of the batch).
 
 from __future__ import annotations
 
-from trainers.stages.base import TrainerStage, register_stage
+from trainers.stages.base import Stage, register_stage
 
 
 @register_stage("nli")
-class NLIStage(TrainerStage):
-    kind = "nli"
+class NLIStage(Stage):
     columns = ("anchor", "positive", "negative")
     default_loss = "MultipleNegativesRankingLoss"
     default_sampler = "no_duplicates"

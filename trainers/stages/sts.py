@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from trainers.stages.base import TrainerStage, register_stage
+from trainers.stages.base import Stage, register_stage
 
 
 @register_stage("sts")
-class STSStage(TrainerStage):
-    kind = "sts"
+class STSStage(Stage):
     columns = ("sentence1", "sentence2")
     label = "score"
     label_kind = "score"
