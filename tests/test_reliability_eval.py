@@ -125,12 +125,14 @@ class DiskFull:
     def __init__(self, root: Path, k: int):
         self.root, self.k, self.count, self.real = root.resolve(), k, 0, io.open
         self.failed: Path | None = None
+        self.written: list[str] = []  # the name of each file opened for writing, temp prefixes removed
 
     def __call__(self, file, mode="r", *args, **kwargs):
         if isinstance(file, str | bytes | os.PathLike) and any(c in mode for c in "wax+"):
             path = Path(os.fsdecode(file)).resolve()
             if path.is_relative_to(self.root) and not path.is_dir():  # a folder: tempfile's O_TMPFILE probe
                 self.count += 1
+                self.written.append(path.name.split(".tmp-")[0].lstrip("."))
                 if self.count == self.k:
                     self.failed = path
                     os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666))
@@ -152,30 +154,28 @@ def test_a_full_disk_at_any_write_leaves_a_folder_the_next_run_completes(
 ):
     rc, counted = _eval_with_full_disk(monkeypatch, tiny_model, tmp_path / "count" / "out", 0)
     assert rc == 0
-    writes = counted.count
-    assert writes >= 6  # results, model_meta.json, run_settings.jsonl, eval.json, plots, report.md/.html
-    failed_at = set()
-    for k in range(1, writes + 1):
-        # a first run into a fresh folder, and a re-run with --overwrite over finished results
-        for fresh in (True, False):
-            out = tmp_path / f"{'fresh' if fresh else 'overwrite'}-{k}" / "out"
-            if not fresh:
-                shutil.copytree(clean[0], out)
-            rc, full = _eval_with_full_disk(
-                monkeypatch, tiny_model, out, k, *([] if fresh else ["--overwrite"])
-            )
-            err = capsys.readouterr().err
-            assert full.failed is not None
-            failed_at.add(full.failed.name.split(".tmp-")[0].lstrip("."))
-            assert rc == 1, (k, fresh, err)  # a failed write is never a success
-            assert "No space left on device" in " ".join(err.split()), (k, err)
-            _assert_every_json_parses_and_no_temp_is_left(out)
-            if not fresh:  # the finished result survived the failed overwrite
-                assert TaskResult.from_disk(_result_files(out)[0]).task_name == TASK
-            assert _eval(tiny_model, out) == 0, (k, fresh, capsys.readouterr().err)
-            _assert_every_json_parses_and_no_temp_is_left(out)
-            assert _scores(out) == clean[1], (k, fresh)
-    assert {f"{TASK}.json", "model_meta.json", "run_settings.jsonl", "eval.json", "report.md"} <= failed_at
+    # one failure point per file the run writes (its first write): results, model_meta.json,
+    # run_settings.jsonl, eval.json, the plots, report.html, report.md
+    first = {name: k for k, name in reversed(list(enumerate(counted.written, 1)))}
+    assert {f"{TASK}.json", "model_meta.json", "run_settings.jsonl", "eval.json", "report.md"} <= set(first)
+    # a first run into a fresh folder; and --overwrite over finished results, failing at a result write
+    cases = [(k, True) for k in sorted(first.values())]
+    cases += [(first[name], False) for name in (f"{TASK}.json", "model_meta.json")]
+    for k, fresh in cases:
+        out = tmp_path / f"{'fresh' if fresh else 'overwrite'}-{k}" / "out"
+        if not fresh:
+            shutil.copytree(clean[0], out)
+        rc, full = _eval_with_full_disk(monkeypatch, tiny_model, out, k, *([] if fresh else ["--overwrite"]))
+        err = capsys.readouterr().err
+        assert full.failed is not None
+        assert rc == 1, (k, fresh, err)  # a failed write is never a success
+        assert "No space left on device" in " ".join(err.split()), (k, err)
+        _assert_every_json_parses_and_no_temp_is_left(out)
+        if not fresh:  # the finished result survived the failed overwrite
+            assert TaskResult.from_disk(_result_files(out)[0]).task_name == TASK
+        assert _eval(tiny_model, out) == 0, (k, fresh, capsys.readouterr().err)
+        _assert_every_json_parses_and_no_temp_is_left(out)
+        assert _scores(out) == clean[1], (k, fresh)
 
 
 def test_outputs_are_readable_by_others_under_umask_022(tmp_path, tiny_model, shared_data):

@@ -151,7 +151,6 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         overwrite=args.overwrite,
         device=args.device,
-        debug=args.debug,
         progress=RichProgress(),
     )
     report = write_report(args.out)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-import traceback
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -135,7 +134,6 @@ def run_eval(
     batch_size: int = 128,
     overwrite: bool = False,
     device: str | None = None,
-    debug: bool = False,
     progress: Progress = SILENT,
 ) -> EvalRun:
     """Evaluate every model on every task; write OUT/results/ (mteb layout) and OUT/eval.json.
@@ -171,8 +169,7 @@ def run_eval(
             try:
                 load_task_data(task, data_dir)
             except Exception as exc:  # bad data fails this task only
-                if debug:
-                    traceback.print_exc()
+                logger.debug("loading %s failed", name, exc_info=True)
                 for record, _ in todo:
                     run.failures.append(Failure(record.label, name, _describe(exc)))
                 overall.advance(len(todo))
@@ -190,8 +187,7 @@ def run_eval(
                         co2_tracker=False,
                     )
                 except Exception as exc:
-                    if debug:
-                        traceback.print_exc()
+                    logger.debug("%s with %s failed", name, record.label, exc_info=True)
                     run.failures.append(Failure(record.label, name, _describe(exc)))
                 finally:
                     encoder.progress = SILENT
