@@ -208,15 +208,17 @@ def test_symlinks_out_of_the_model_folder_are_refused(run_dir, tmp_path, capsys)
 def test_a_link_inside_the_model_is_copied_as_a_file_and_the_folder_is_readable(run_dir, tmp_path, capsys):
     run = tmp_path / "sts-hi"
     shutil.copytree(run_dir, run)
-    (run / "model" / "tokenizer-copy.json").symlink_to("tokenizer.json")
+    (run / "model" / "docs").mkdir()  # .txt: not part of the model's content revision
+    (run / "model" / "docs" / "LICENSE.txt").write_text("MIT License\n", encoding="utf-8")
+    (run / "model" / "LICENSE.txt").symlink_to("docs/LICENSE.txt")
     out = tmp_path / "published"
     old = os.umask(0o022)
     try:
         assert main(["publish", "--quiet", str(run), "--to", str(out)]) == 0
     finally:
         os.umask(old)
-    copied = out / "tokenizer-copy.json"
-    assert not copied.is_symlink() and _sha(copied) == _sha(run / "model" / "tokenizer.json")
+    copied = out / "LICENSE.txt"
+    assert not copied.is_symlink() and copied.read_text(encoding="utf-8") == "MIT License\n"
     for path in [out, *out.rglob("*")]:  # readable by other users and web servers
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode & 0o044 == 0o044 and (not path.is_dir() or mode & 0o011 == 0o011), (path, oct(mode))

@@ -202,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
         for path in files:
             target = tmp / path.relative_to(model_dir)
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target)
+            shutil.copyfile(path, target)  # not copy2: the source's mode may be 0600 (save_pretrained)
         (tmp / "README.md").write_text(card, encoding="utf-8")
     info(f"wrote {len(files) + 1} files to {args.to}")
     if args.hub:
