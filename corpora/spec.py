@@ -4,7 +4,6 @@ the spec and the sha256 of every file it reads."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -12,22 +11,23 @@ from typing import Any
 
 from corpora.build import BUILDER_VERSION, MANIFEST, file_sha256, plan_build, run_plan
 from corpora.records import user_error
+from embedkit.errors import UserError
+from embedkit.paths import package_path as installed_package_path
 from embedkit.paths import shared_data_dir
 from embedkit.progress import SILENT, Progress
 
 SPEC_KEYS = ("kind", "inputs", "lang", "format", "skip_invalid", "num_proc")
 
 
-_PACKAGE = re.compile(r"\$\{package:([\w.]+)\}")
+_PACKAGE = re.compile(r"\$\{package:([^}]*)\}")
 
 
 def package_path(name: str) -> str:
-    """Where an installed module lives: its folder for a package, its file for a single module."""
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.origin is None:
-        raise user_error(f"${{package:{name}}}: the package {name!r} is not installed", "run `make setup`")
-    origin = Path(spec.origin)
-    return str(origin.parent if origin.name == "__init__.py" else origin)
+    """Where an installed module lives (its folder, or its file): found without importing anything."""
+    try:
+        return str(installed_package_path(name))
+    except UserError as exc:
+        raise UserError(f"${{package:{name}}}: {exc}") from None
 
 
 def expand(value: Any) -> Any:

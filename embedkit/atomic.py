@@ -27,7 +27,7 @@ def check_output_path(path: str | Path, option: str, *, kind: str = "folder") ->
     """Fail before any long work when `path` cannot become the output `kind` ("folder" or "file").
 
     Refuses: a file where a folder is wanted and the reverse, a parent that is a file, a location that is
-    not writable. Creates nothing.
+    not writable (tested by creating and removing a temp file there). Creates nothing that stays.
     """
     path = Path(path)
     if kind == "folder" and path.exists() and not path.is_dir():
@@ -39,8 +39,14 @@ def check_output_path(path: str | Path, option: str, *, kind: str = "folder") ->
         parent = parent.parent
     if not parent.is_dir():
         raise UserError(f"{option} {path}: {parent} is a file, not a folder (choose another {option})")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UserError(f"{option} {path}: {parent} is not writable (choose a writable {option})")
+    try:  # os.access is not enough (root, read-only mounts, ACLs): try to create a file there
+        with tempfile.TemporaryFile(prefix=".embedkit-write-check-", dir=parent):
+            pass
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise UserError(
+            f"{option} {path}: cannot write in {parent} ({why}; choose a writable {option})"
+        ) from None
     return path
 
 

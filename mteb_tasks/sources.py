@@ -10,7 +10,6 @@ EMBEDKIT_SHARED_DATA);
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
@@ -63,15 +62,15 @@ def resolve_source(spec: str, *, task: str = "") -> Path:
 
 
 def _package_path(spec: str, who: str) -> Path:
+    from embedkit.paths import package_path
+
     module, _, inner = spec.partition("/")
-    found = importlib.util.find_spec(module)
-    if found is None or found.origin is None:
+    try:
+        base = package_path(module)
+    except UserError as exc:
         raise UserError(
-            f"{who}needs the installed package providing module {module!r}; run `make setup` "
-            "(it installs the registry packages embedkit reads data from)"
-        )
-    origin = Path(found.origin)
-    base = origin.parent if origin.name == "__init__.py" else origin
+            f"{who}{exc}; `make setup` installs the registry packages embedkit reads data from"
+        ) from None
     path = base / inner if inner else base
     if not path.exists():
         raise UserError(f"{who}{path} is missing from the installed {module!r} package")

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -155,3 +157,69 @@ def test_bad_run_folders_exit_2(run_dir, tmp_path, capsys):
     (bad_json / "run.json").write_text('{"recipe": ', encoding="utf-8")
     assert main(["publish", str(bad_json), "--to", str(tmp_path / "o")]) == 2
     assert "run.json:1: not valid JSON" in capsys.readouterr().err
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): _sha(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    "where", ["the run", "inside the run", "the model", "holding the run", "the results"]
+)
+def test_to_never_overlaps_the_run_or_its_results(run_dir, tmp_path, capsys, where):
+    """--to is replaced wholesale: one that is, holds or lies inside the run folder (or its results) would
+    destroy run.json, the checkpoints and the eval results."""
+    run = tmp_path / "runs" / "sts-hi"
+    shutil.copytree(run_dir, run)
+    to = {
+        "the run": run,
+        "inside the run": run / "card",
+        "the model": run / "model",
+        "holding the run": run.parent,
+        "the results": run / "eval",
+    }[where]
+    before = _tree(run)
+    # spelled through `..`, so only a comparison of resolved paths catches it
+    spelled = Path(str(to).replace(str(run.parent), str(run.parent / ".." / "runs"), 1))
+    assert main(["publish", "--quiet", str(run), "--to", str(spelled), "--force"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "publishing replaces --to, so choose a folder outside it" in err
+    assert _tree(run) == before and not (run / "card").exists()
+
+
+def test_symlinks_out_of_the_model_folder_are_refused(run_dir, tmp_path, capsys):
+    run = tmp_path / "sts-hi"
+    shutil.copytree(run_dir, run)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not part of the model\n", encoding="utf-8")
+    link = run / "model" / "notes.txt"
+    link.symlink_to(secret)
+    out = tmp_path / "published"
+    assert main(["publish", "--quiet", str(run), "--to", str(out)]) == 2
+    err = "".join(capsys.readouterr().err.split())  # the screen wraps long paths anywhere
+    assert "".join(f"{link} is a symlink to {secret} (outside the model folder)".split()) in err
+    assert not out.exists()
+    link.unlink()
+    (run / "model" / "more").symlink_to(tmp_path, target_is_directory=True)  # a folder link, even inside
+    assert main(["publish", "--quiet", str(run), "--to", str(out)]) == 2
+    assert "(afolder)" in "".join(capsys.readouterr().err.split()) and not out.exists()
+
+
+def test_a_link_inside_the_model_is_copied_as_a_file_and_the_folder_is_readable(run_dir, tmp_path, capsys):
+    run = tmp_path / "sts-hi"
+    shutil.copytree(run_dir, run)
+    (run / "model" / "docs").mkdir()  # .txt: not part of the model's content revision
+    (run / "model" / "docs" / "LICENSE.txt").write_text("MIT License\n", encoding="utf-8")
+    (run / "model" / "LICENSE.txt").symlink_to("docs/LICENSE.txt")
+    out = tmp_path / "published"
+    old = os.umask(0o022)
+    try:
+        assert main(["publish", "--quiet", str(run), "--to", str(out)]) == 0
+    finally:
+        os.umask(old)
+    copied = out / "LICENSE.txt"
+    assert not copied.is_symlink() and copied.read_text(encoding="utf-8") == "MIT License\n"
+    for path in [out, *out.rglob("*")]:  # readable by other users and web servers
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode & 0o044 == 0o044 and (not path.is_dir() or mode & 0o011 == 0o011), (path, oct(mode))
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".published.")]  # no temp folder left

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from corpora import yamlfile
 from embedkit.errors import UserError
 
 _FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)$")  # YAML 1.1 reads 2e-5 as a string
@@ -35,7 +36,7 @@ def parse_overrides(items: list[str]) -> list[Override]:
         if any(not part for part in parts):
             raise UserError(f"--set {item}: empty part in key {key!r}")
         try:
-            value = float(raw) if _FLOAT.match(raw.strip()) else yaml.safe_load(raw)
+            value = float(raw) if _FLOAT.match(raw.strip()) else yamlfile.load(raw)
         except yaml.YAMLError as exc:
             raise UserError(f"--set {item}: value is not valid YAML ({exc})") from None
         parsed.append(Override(item, tuple(parts), value))

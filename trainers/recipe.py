@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from corpora import yamlfile
 from embedkit.errors import InputError, UserError
 from trainers.overrides import Override, apply_overrides, parse_overrides
 
@@ -189,7 +190,7 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
         raise UserError(f"recipe {path}: no such file")
     text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(text)
+        data = yamlfile.load(text)
         root = yaml.compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

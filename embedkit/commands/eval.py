@@ -4,10 +4,13 @@ results, a report with plots, and print a side-by-side table."""
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 from pathlib import Path
 
 from embedkit.errors import UserError
+
+logger = logging.getLogger(__name__)
 
 DESCRIPTION = """Evaluate one or more models (default | a model folder | a Hub id) on MTEB tasks through
 mteb.evaluate. Tasks: embedkit's plugins (local data), any installed mteb task (Hub data; offline from
@@ -66,10 +69,30 @@ def _tasks(args: argparse.Namespace) -> list:
         tasks = [get_task(name) for name in names]
     if args.langs:
         wanted = [iso3(code.strip()) for code in args.langs.split(",") if code.strip()]
-        tasks = filter_languages(tasks, wanted)
+        kept = filter_languages(tasks, wanted)
+        names = {task.metadata.name for task in kept}
+        dropped = [task for task in tasks if task.metadata.name not in names]
+        if dropped and args.tasks:  # a task asked for by name is never dropped silently
+            described = "; ".join(f"{task.metadata.name} has {_languages(task)}" for task in dropped)
+            raise UserError(
+                f"--langs {args.langs}: no subset of these tasks is in these languages: {described} "
+                "(drop those tasks from --tasks or add one of their languages to --langs)"
+            )
+        if dropped:
+            logger.info(
+                "--langs %s: skipping %s (no subset in these languages)",
+                args.langs,
+                ", ".join(task.metadata.name for task in dropped),
+            )
+        tasks = kept
         if not tasks:
             raise UserError(f"--langs {args.langs}: no task has a subset in these languages")
     return tasks
+
+
+def _languages(task) -> str:
+    codes = dict.fromkeys(lang.split("-")[0] for lang in task.metadata.languages)
+    return ", ".join(codes) or "no languages"
 
 
 def _print_table(results) -> None:
@@ -110,8 +133,12 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--out DIR is required")
     if args.batch_size < 1:
         raise UserError("--batch-size must be at least 1")
+    from embedkit.atomic import check_output_path
+
+    check_output_path(args.out, "--out")
     os.environ.setdefault("TQDM_DISABLE", "1")  # rich progress only; set before tqdm is imported
 
+    from embedkit.console import RichProgress
     from embedkit.evaluation import load_eval, run_eval, write_report
 
     tasks = _tasks(args)
@@ -124,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         overwrite=args.overwrite,
         device=args.device,
-        debug=args.debug,
+        progress=RichProgress(),
     )
     report = write_report(args.out)
     _print_table(load_eval(args.out))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -65,6 +66,43 @@ def _read_run(run_dir: Path) -> dict:
     return run
 
 
+def _check_target(to: Path, protected: dict[str, Path]) -> None:
+    """--to is replaced wholesale: refuse one that is, holds, or lies inside a folder we read from."""
+    target = to.resolve()
+    for what, folder in protected.items():
+        folder = folder.resolve()
+        if target == folder or folder.is_relative_to(target) or target.is_relative_to(folder):
+            relation = (
+                "is" if target == folder else ("contains" if folder.is_relative_to(target) else "lies inside")
+            )
+            raise UserError(
+                f"--to {to} {relation} the {what} {folder}; publishing replaces --to, so choose a folder "
+                "outside it"
+            )
+
+
+def _model_files(model_dir: Path) -> list[Path]:
+    """Every file of the model folder (README.md excepted). A symlink to a file inside the model folder is
+    copied as that file; a symlink that points out of it, nowhere, or to a folder stops the run naming the
+    link, so nothing outside the model is ever copied or uploaded."""
+    root = model_dir.resolve()
+    files = []
+    for folder, dirs, names in os.walk(model_dir, followlinks=False):
+        for name in [*dirs, *names]:
+            path = Path(folder) / name
+            if not path.is_symlink():
+                continue
+            target = path.resolve()
+            if not target.is_file() or not target.is_relative_to(root):
+                where = "a folder" if target.is_dir() else "outside the model folder"
+                raise UserError(
+                    f"{path} is a symlink to {os.readlink(path)} ({where}); publish copies only the model "
+                    f"folder's own files: replace the link with a copy of what it points to"
+                )
+        files += [Path(folder) / name for name in names]
+    return sorted(p for p in files if p.relative_to(model_dir) != Path("README.md"))
+
+
 def _license(args: argparse.Namespace, run: dict) -> str:
     from embedkit.evaluation.card import DEFAULT_BASE, DEFAULT_BASE_LICENSE, base_model_id
 
@@ -114,18 +152,21 @@ def _upload(folder: Path, repo_id: str, private: bool) -> str:
 def run(args: argparse.Namespace) -> int:
     from sentence_transformers import SentenceTransformer
 
-    from embedkit.atomic import atomic_dir
+    from embedkit.atomic import atomic_dir, check_output_path
     from embedkit.console import info
     from embedkit.evaluation.card import build_card, pick_model
     from embedkit.evaluation.encoder import content_revision
     from embedkit.evaluation.results import load_eval
 
     run_record = _read_run(args.run_dir)
+    results_dir = args.results or args.run_dir / "eval"
+    _check_target(args.to, {"run folder": args.run_dir, "results folder": results_dir})
     if args.hub:
         _check_hub(args.hub)
     if args.to.exists() and not args.force and not args.dry_run:
         raise UserError(f"{args.to} exists; pass --force to replace it")
-    results_dir = args.results or args.run_dir / "eval"
+    if not args.dry_run:
+        check_output_path(args.to, "--to")
     if not (results_dir / "results").is_dir():
         raise UserError(
             f"no evaluation results in {results_dir}: run `embedkit eval {args.run_dir / 'model'} --suite "
@@ -133,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
             f"--out {results_dir}` (add the base model first to compare), or pass --results DIR"
         )
     model_dir = args.run_dir / "model"
+    files = _model_files(model_dir)  # before loading: a link out of the folder is refused first
     model = SentenceTransformer(str(model_dir), local_files_only=True, device="cpu")
     results = load_eval(results_dir)
     scores = pick_model(results, content_revision(model_dir), model.default_prompt_name)
@@ -146,7 +188,6 @@ def run(args: argparse.Namespace) -> int:
         dim=model.get_embedding_dimension(),
     )
 
-    files = sorted(p for p in model_dir.rglob("*") if p.is_file() and p.name != "README.md")
     if args.dry_run:
         where = f" and upload to https://huggingface.co/{args.hub}" if args.hub else ""
         print(f"would write {args.to}{where}:")
@@ -161,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
         for path in files:
             target = tmp / path.relative_to(model_dir)
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target)
+            shutil.copyfile(path, target)  # not copy2: the source's mode may be 0600 (save_pretrained)
         (tmp / "README.md").write_text(card, encoding="utf-8")
     info(f"wrote {len(files) + 1} files to {args.to}")
     if args.hub:

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from corpora import yamlfile
 from embedkit.errors import UserError
 from embedkit.evaluation.results import EvalResults, ModelScores, TaskInfo
 from mteb_tasks.languages import iso1
@@ -292,7 +293,7 @@ def front_matter(card_text: str) -> dict[str, Any]:
     match = re.match(r"^---\n(.*?)\n---\n", card_text, re.S)
     if not match:
         raise ValueError("no YAML front matter")
-    return yaml.safe_load(match.group(1))
+    return yamlfile.load(match.group(1))
 
 
 def model_index_values(card_text: str) -> dict[tuple[str, str], float]:

@@ -21,12 +21,12 @@ import numpy as np
 from mteb.models.abs_encoder import AbsEncoder
 
 from embedkit.errors import UserError
+from embedkit.progress import SILENT, Progress
 
 if TYPE_CHECKING:
     from mteb.abstasks.task_metadata import TaskMetadata
     from mteb.models.model_meta import ModelMeta
     from mteb.types import PromptType
-    from rich.progress import Progress
     from sentence_transformers import SentenceTransformer
     from torch.utils.data import DataLoader
 
@@ -103,7 +103,7 @@ class CachedEncoder(AbsEncoder):
         self.mteb_model_meta = meta
         self.prompt = prompt
         self.batch_size = batch_size
-        self.progress: Progress | None = None  # rich progress to show encoding in, set by the runner
+        self.progress: Progress = SILENT  # where encoding progress goes; set by the runner
         self.texts_encoded = 0  # distinct texts sent to the model
         self.texts_requested = 0  # texts mteb asked for
         self._vectors: dict[tuple[str, str], np.ndarray] = {}
@@ -129,20 +129,17 @@ class CachedEncoder(AbsEncoder):
         # Longest first in chunks, so progress moves while padding stays as low as one big call's.
         order = sorted(texts, key=len, reverse=True)
         chunk = self.batch_size * 8
-        bar = self.progress.add_task(f"  encoding {what}", total=len(order)) if self.progress else None
-        for start in range(0, len(order), chunk):
-            part = order[start : start + chunk]
-            vectors = self.model.encode(
-                part,
-                prompt=self.prompt,
-                batch_size=self.batch_size,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-            for text, vector in zip(part, vectors, strict=True):
-                self._vectors[(self.prompt, text)] = vector.astype(np.float32, copy=False)
-            if bar is not None:
-                self.progress.advance(bar, len(part))
-        if bar is not None:
-            self.progress.remove_task(bar)
+        with self.progress.task(f"  encoding {what}", total=len(order)) as bar:
+            for start in range(0, len(order), chunk):
+                part = order[start : start + chunk]
+                vectors = self.model.encode(
+                    part,
+                    prompt=self.prompt,
+                    batch_size=self.batch_size,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+                for text, vector in zip(part, vectors, strict=True):
+                    self._vectors[(self.prompt, text)] = vector.astype(np.float32, copy=False)
+                bar.advance(len(part))
         self.texts_encoded += len(texts)

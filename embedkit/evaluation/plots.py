@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from embedkit.atomic import atomic_file
 from embedkit.evaluation.results import EvalResults
 
 GAIN, LOSS = "#2e7d32", "#c62828"
@@ -13,6 +14,16 @@ GAIN, LOSS = "#2e7d32", "#c62828"
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+
+
+def _save(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    try:
+        with atomic_file(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=110)
+    finally:
+        plt.close(fig)
 
 
 def _bars(
@@ -39,8 +50,7 @@ def _bars(
     if len(series) > 1:
         ax.legend(fontsize="small")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
     return path
 
 
@@ -74,8 +84,7 @@ def _deltas(path: Path, title: str, groups: list[str], series: dict[str, list[fl
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
     return path
 
 

@@ -3,7 +3,6 @@ OUT/eval.json (model order and labels, failures). Scores are mteb's main scores 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import mean
@@ -78,12 +77,23 @@ def task_info(name: str, recorded: dict[str, dict]) -> TaskInfo | None:
 
 
 def load_eval(out: Path) -> EvalResults:
-    """All results under OUT/results/, models in eval.json's order first."""
+    """All results under OUT/results/, models in eval.json's order first. A damaged result file stops with
+    its name (re-running `embedkit eval` into OUT recomputes it); a damaged eval.json is warned about and
+    ignored (it only holds the model order and the failures)."""
     from mteb.cache import ResultCache
+
+    from embedkit.evaluation.cache import damaged_files, read_json_or_warn
 
     if not (out / "results").is_dir():
         raise UserError(f"{out} has no results/ folder; run `embedkit eval ... --out {out}` first")
-    run = json.loads((out / RUN_FILE).read_text(encoding="utf-8")) if (out / RUN_FILE).exists() else {}
+    damaged = damaged_files(out)
+    if damaged:
+        path, reason = damaged[0]
+        more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
+        raise UserError(
+            f"{path} is damaged ({reason}){more}: re-run `embedkit eval MODEL... --out {out}` to recompute it"
+        )
+    run = read_json_or_warn(out / RUN_FILE) or {}
     loaded = ResultCache(out).load_results(load_experiments="match_name", include_remote=False)
     order = {(m["name"], m["revision"], m["prompt_name"]): m for m in run.get("models", [])}
     models: list[ModelScores] = []

@@ -12,17 +12,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-import traceback
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
-
 from embedkit.atomic import write_text_atomic
-from embedkit.console import console, progress
 from embedkit.errors import UserError
+from embedkit.evaluation.cache import AtomicResultCache, read_json_or_warn, repair
 from embedkit.evaluation.encoder import (
     CachedEncoder,
     content_revision,
@@ -31,10 +28,10 @@ from embedkit.evaluation.encoder import (
     resolve_prompt,
 )
 from embedkit.evaluation.results import RUN_FILE, TaskInfo
+from embedkit.progress import SILENT, Progress
 
 if TYPE_CHECKING:
     from mteb.abstasks.abstask import AbsTask
-    from mteb.cache import ResultCache
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +113,7 @@ def _load_models(specs: list[str], prompt: str | None, batch_size: int, device: 
     return loaded
 
 
-def _needs_run(cache: ResultCache, task: AbsTask, encoder: CachedEncoder, overwrite: bool) -> bool:
+def _needs_run(cache: AtomicResultCache, task: AbsTask, encoder: CachedEncoder, overwrite: bool) -> bool:
     if overwrite:
         return True
     existing = cache.load_task_result(task.metadata.name, encoder.mteb_model_meta)
@@ -137,11 +134,13 @@ def run_eval(
     batch_size: int = 128,
     overwrite: bool = False,
     device: str | None = None,
-    debug: bool = False,
+    progress: Progress = SILENT,
 ) -> EvalRun:
-    """Evaluate every model on every task; write OUT/results/ (mteb layout) and OUT/eval.json."""
+    """Evaluate every model on every task; write OUT/results/ (mteb layout) and OUT/eval.json.
+
+    Every file is written temp-then-rename; a damaged cached result is named in a warning and recomputed.
+    """
     import mteb
-    from mteb.cache import ResultCache
 
     # mteb's bitext scorer copies a tensor with torch.tensor(); harmless, but it warns once per subset
     warnings.filterwarnings("ignore", message="To copy construct from a tensor", category=UserWarning)
@@ -154,30 +153,29 @@ def run_eval(
     check_hub_data(tasks, data_dir)
     loaded = _load_models(model_specs, prompt, batch_size, device)
     out.mkdir(parents=True, exist_ok=True)
-    cache = ResultCache(out)
+    cache = AtomicResultCache(out)
+    repair(cache, [encoder.mteb_model_meta for _, encoder in loaded])
     run = EvalRun(out, [m for m, _ in loaded], [t.metadata.name for t in tasks])
     run.task_info = {t.metadata.name: asdict(TaskInfo.of(t)) for t in tasks}
 
-    with progress() as bars:
-        overall = bars.add_task("evaluating", total=len(tasks) * len(loaded))
+    with progress.task("evaluating", total=len(tasks) * len(loaded)) as overall:
         for task in tasks:
             name = task.metadata.name
             todo = [(m, enc) for m, enc in loaded if _needs_run(cache, task, enc, overwrite)]
-            bars.advance(overall, len(loaded) - len(todo))
+            overall.advance(len(loaded) - len(todo))
             if not todo:
                 continue
-            bars.update(overall, description=f"evaluating {name}")
+            overall.status(name)
             try:
                 load_task_data(task, data_dir)
             except Exception as exc:  # bad data fails this task only
-                if debug:
-                    traceback.print_exc()
+                logger.debug("loading %s failed", name, exc_info=True)
                 for record, _ in todo:
                     run.failures.append(Failure(record.label, name, _describe(exc)))
-                bars.advance(overall, len(todo))
+                overall.advance(len(todo))
                 continue
             for record, encoder in todo:
-                encoder.progress = bars
+                encoder.progress = progress
                 try:
                     mteb.evaluate(
                         encoder,
@@ -189,23 +187,16 @@ def run_eval(
                         co2_tracker=False,
                     )
                 except Exception as exc:
-                    if debug:
-                        traceback.print_exc()
+                    logger.debug("%s with %s failed", name, record.label, exc_info=True)
                     run.failures.append(Failure(record.label, name, _describe(exc)))
                 finally:
-                    encoder.progress = None
-                bars.advance(overall)
+                    encoder.progress = SILENT
+                overall.advance()
             task.unload_data()
     for record, encoder in loaded:
         record.texts_encoded, record.texts_requested = encoder.texts_encoded, encoder.texts_requested
     run.wall_time_s = time.monotonic() - start
-    previous = json.loads((out / RUN_FILE).read_text(encoding="utf-8")) if (out / RUN_FILE).exists() else None
-    write_text_atomic(out / RUN_FILE, run.to_json(previous))
+    write_text_atomic(out / RUN_FILE, run.to_json(read_json_or_warn(out / RUN_FILE)))
     for failure in run.failures:
-        console.print(
-            f"[red]failed:[/red] {escape(failure.task)} with {escape(failure.model)}: "
-            + escape(failure.error),
-            highlight=False,
-            soft_wrap=True,
-        )
+        logger.error("failed: %s with %s: %s", failure.task, failure.model, failure.error)
     return run
