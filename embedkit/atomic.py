@@ -23,6 +23,20 @@ def apply_umask(path: Path, *, directory: bool) -> None:
     os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
 
 
+def apply_umask_tree(root: Path) -> None:
+    """`apply_umask` for a folder and everything in it that was created private (libraries write some
+    files through mkstemp too: transformers' model.safetensors comes out 0600). Executable bits stay."""
+    mask = _umask()
+    for folder, _subfolders, files in os.walk(root):
+        os.chmod(folder, 0o777 & ~mask)
+        for name in files:
+            path = os.path.join(folder, name)
+            if os.path.islink(path):
+                continue
+            mode = os.stat(path).st_mode
+            os.chmod(path, (0o666 | (mode & 0o111)) & ~mask)
+
+
 def check_output_path(path: str | Path, option: str, *, kind: str = "folder") -> Path:
     """Fail before any long work when `path` cannot become the output `kind` ("folder" or "file").
 
@@ -65,7 +79,7 @@ def atomic_dir(target: str | Path, *, replace: bool = False) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    apply_umask(tmp, directory=True)
+    apply_umask_tree(tmp)
     if target.exists():
         if not replace:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -14,6 +15,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 from embedkit.progress import Progress as ProgressBase
 from embedkit.progress import ProgressTask
@@ -54,29 +56,39 @@ def progress(*extra_columns) -> Progress:
 LIBRARY_LOGGERS = ("embedkit", "corpora", "trainers", "mteb_tasks", "benchmarks")
 
 
+class _ConsoleHandler(logging.Handler):
+    """Log records as plain lines on the rich console: soft-wrapped (a long path stays one piece to copy),
+    no markup, and printed above any live progress display."""
+
+    def __init__(self, debug: bool) -> None:
+        super().__init__()
+        self.debug = debug
+        self.set_name("embedkit-cli")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = self.format(record)
+            if record.levelno >= logging.WARNING:
+                style = "red" if record.levelno >= logging.ERROR else "yellow"
+                prefix = Text(f"{record.levelname.lower()}: ", style=style)
+                console.print(prefix + Text(message), soft_wrap=True, highlight=False)
+            else:
+                console.print(Text(message), soft_wrap=True, highlight=False)
+        except Exception:
+            self.handleError(record)
+
+
 def setup_logging(*, quiet: bool = False, debug: bool = False) -> None:
     """The CLI's screen: library log records go to the rich console on stderr, as plain lines.
 
-    --quiet shows warnings and errors only; --debug shows debug records too. Called once per command;
-    calling it again replaces the handler, so tests that run several commands in one process see one.
+    --quiet shows warnings and errors only; --debug shows debug records too (with the logger's name).
+    Called once per command; calling it again replaces the handler, so tests that run several commands
+    in one process see one.
     """
-    import logging
-
-    from rich.logging import RichHandler
-
     set_quiet(quiet)
     level = logging.WARNING if quiet else (logging.DEBUG if debug else logging.INFO)
-    handler = RichHandler(
-        console=console,
-        show_time=False,
-        show_path=debug,
-        show_level=debug,
-        markup=False,
-        highlighter=None,
-        rich_tracebacks=False,
-    )
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    handler.set_name("embedkit-cli")
+    handler = _ConsoleHandler(debug)
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s" if debug else "%(message)s"))
     for name in LIBRARY_LOGGERS:
         logger = logging.getLogger(name)
         logger.handlers = [h for h in logger.handlers if h.get_name() != "embedkit-cli"]
@@ -118,6 +130,8 @@ class RichProgress(ProgressBase):
             yield _Task()
         finally:
             self._open -= 1
-            if self._open == 0:
+            if self._open == 0:  # the outermost bar stays on screen as the summary
                 bar.stop()
                 self._bar = None
+            else:  # an inner bar (one task of many) goes when it is done
+                bar.remove_task(task_id)

@@ -140,10 +140,14 @@ def run_eval(
 
     Every file is written temp-then-rename; a damaged cached result is named in a warning and recomputed.
     """
-    import mteb
+    with warnings.catch_warnings():
+        # mteb's bitext scorer copies a tensor with torch.tensor(); harmless, but it warns once per subset
+        warnings.filterwarnings("ignore", message="To copy construct from a tensor", category=UserWarning)
+        return _run_eval(model_specs, tasks, out, prompt, data_dir, batch_size, overwrite, device, progress)
 
-    # mteb's bitext scorer copies a tensor with torch.tensor(); harmless, but it warns once per subset
-    warnings.filterwarnings("ignore", message="To copy construct from a tensor", category=UserWarning)
+
+def _run_eval(model_specs, tasks, out, prompt, data_dir, batch_size, overwrite, device, progress) -> EvalRun:
+    import mteb
 
     from mteb_tasks import check_hub_data, load_task_data
 
