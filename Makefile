@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 # CPU build of torch by default. GPU users: `make setup TORCH=keep` after installing their own torch
-# into .venv (see README), so nothing here replaces it.
+# into .venv (see docs/cli.md), so nothing here replaces it.
 TORCH ?= torch==2.13.0
 STAMP := $(VENV)/.embedkit-setup
 RESOURCES := $(VENV)/resources
@@ -58,7 +58,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks
 
 # make tune RECIPE=recipes/tune-smoke.yaml TRIALS=4 [TUNE_OUT=runs/tune/x] [TUNE_ARGS="--final --storage URL"]
-# Run it again to resume the study; run it in several shells at once to share it (see README).
+# Run it again to resume the study; run it in several shells at once to share it (see docs/tune.md).
 TRIALS ?= 20
 TUNE_OUT ?= runs/tune/$(basename $(notdir $(RECIPE)))
 tune: $(STAMP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,14 +13,32 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+# `benchmarks` (the acceptance measurements, whose independent scorers some tests check) is not an installed
+# package: make it importable however pytest is started.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
 from embedkit.paths import shared_data_dir  # noqa: E402
+
+REQUIRE_SHARED_DATA = "EMBEDKIT_REQUIRE_SHARED_DATA"
+
+
+def require_shared_data() -> bool:
+    """CI sets EMBEDKIT_REQUIRE_SHARED_DATA=1: there a missing real-data folder is a failure, not a skip."""
+    return os.environ.get(REQUIRE_SHARED_DATA, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
+    """The real-data folder (../shared/data or $EMBEDKIT_SHARED_DATA). Tests that need it skip without it,
+    except where EMBEDKIT_REQUIRE_SHARED_DATA is set, where they fail."""
     path = shared_data_dir()
-    if not path.exists():
-        pytest.skip(f"real data folder {path} not present (set EMBEDKIT_SHARED_DATA)")
+    if not path.is_dir():
+        message = f"real data folder {path} not present (set EMBEDKIT_SHARED_DATA)"
+        if require_shared_data():
+            pytest.fail(f"{message}; {REQUIRE_SHARED_DATA} is set, so this is a failure", pytrace=False)
+        pytest.skip(message)
     return path
 
 
