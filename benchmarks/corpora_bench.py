@@ -21,6 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from corpora.readers import text_lines
+
 CHILD = """
 import json, re, resource, sys, threading, time
 from corpora import build_corpus, read_manifest
@@ -55,10 +57,7 @@ def _shared() -> Path:
 
 def _repeat(pairs: list[tuple[Path, Path]], lines: int, folder: Path) -> tuple[Path, Path, int]:
     """Write en/hi files of about `lines` aligned lines by repeating the real pairs."""
-    sources = [
-        (a.read_text(encoding="utf-8").splitlines(), b.read_text(encoding="utf-8").splitlines())
-        for a, b in pairs
-    ]
+    sources = [(text_lines(a), text_lines(b)) for a, b in pairs]
     block = sum(len(en) for en, _ in sources)
     copies = max(1, round(lines / block))
     en_path, hi_path = folder / "bench.en", folder / "bench.hi"
@@ -116,7 +115,7 @@ def run() -> list[dict]:
                 _row(f"parallel en-hi, NTREX+TICO x{total // 4097} ({total} lines)", result, num_proc)
             )
         hindi = folder / "news.hi.txt"
-        source = (shared / "ntrex128/newstest2019-ref.hin.txt").read_text(encoding="utf-8").splitlines()
+        source = text_lines(shared / "ntrex128/newstest2019-ref.hin.txt")
         hindi.write_text("\n".join(source[:2000]) + "\n", encoding="utf-8")
         for num_proc in (1, 2):
             result = _build("tagged", [hindi], ["hi"], folder / f"tagged-{num_proc}", num_proc)
