@@ -15,7 +15,7 @@ from embedkit.atomic import atomic_dir
 from embedkit.errors import EmbedkitError, UserError
 from embedkit.progress import SILENT, Progress
 from embedkit.trim.scripts import CharFilter, scripts_of
-from embedkit.trim.select import Selection, count_tokens, select_ids
+from embedkit.trim.select import Selection, count_tokens, select_ids, uncovered_scripts
 from embedkit.trim.sources import TextSource, builtin_source, user_source
 from embedkit.trim.unigram import (
     SUPPORTED,
@@ -95,14 +95,17 @@ def plan_trim(
     from corpora.languages import LANGUAGES
 
     by_script = {script: [lang for lang in langs if LANGUAGES[lang].script == script] for script in scripts}
+    chars = CharFilter(scripts)
+    text = (user or frequency).lines if (user or frequency) else []
     selection = select_ids(
         tokenizer_json,
-        CharFilter(scripts),
+        chars,
         by_script,
         vocab_size=vocab_size,
         user_counts=user_counts,
         frequency=None if user else counts,
         min_count=min_count,
+        uncovered=uncovered_scripts(text, chars),
     )
     return TrimPlan(
         spec, source_dir, tokenizer_json, langs, selection, frequency, user, vocab_size, min_count
@@ -257,6 +260,7 @@ def _provenance(plan: TrimPlan, before: int, after: int) -> dict[str, Any]:
         "min_count": plan.min_count,
         "kept_tokens": len(plan.selection.keep),
         "kept_by_rule": plan.selection.counts,
+        "scripts_without_text": plan.selection.uncovered,
         "parameters": {"before": before, "after": after, "ratio": round(after / before, 4)},
         "source_trim": json.loads(previous.read_text(encoding="utf-8")) if previous.is_file() else None,
         "embedkit_version": __version__,
