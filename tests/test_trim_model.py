@@ -189,3 +189,13 @@ def test_bad_input(case, message, tmp_path, tiny_model, text_file, capsys):
     err = " ".join(capsys.readouterr().err.split())
     assert code == 2 and message in err
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written, no temp folder left
+
+
+def test_recipe_trim_block_with_an_unknown_language_names_its_line(tmp_path):
+    from embedkit.errors import InputError
+    from trainers import load_recipe
+
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("base_model: default\ntrim:\n  langs: [hi, xx]\nstages:\n  - {type: sts, train: x}\n")
+    with pytest.raises(InputError, match=r"recipe.yaml:3: trim.langs: unknown language code 'xx'"):
+        load_recipe(recipe)
