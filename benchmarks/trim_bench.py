@@ -28,6 +28,8 @@ def run() -> list[dict]:
 
     spec = os.environ.get("EMBEDKIT_BENCH_MODEL", "default")
     langs = os.environ.get("EMBEDKIT_BENCH_TRIM_LANGS", LANGS)
+    if not (shared_data_dir() / "ntrex128").is_dir():
+        return [{"benchmark": "trim", "skipped": f"needs {shared_data_dir()}/ntrex128"}]
     texts = _texts(shared_data_dir())
     with tempfile.TemporaryDirectory(prefix="trim-bench-") as tmp:
         trimmed_dir = os.environ.get("EMBEDKIT_BENCH_TRIMMED")
