@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from corpora.languages import LANGUAGES
 from embedkit import __version__
 from embedkit.atomic import atomic_dir
 from embedkit.errors import EmbedkitError, UserError
@@ -89,23 +90,19 @@ def plan_trim(
             )
             frequency = None
     with progress.task("counting tokens", total=None):
-        user_counts = count_tokens(tokenizer, user.lines) if user else None
         counts = count_tokens(tokenizer, frequency.lines) if frequency else None
     scripts = scripts_of(langs)
-    from corpora.languages import LANGUAGES
-
     by_script = {script: [lang for lang in langs if LANGUAGES[lang].script == script] for script in scripts}
     chars = CharFilter(scripts)
-    text = (user or frequency).lines if (user or frequency) else []
     selection = select_ids(
         tokenizer_json,
         chars,
         by_script,
         vocab_size=vocab_size,
-        user_counts=user_counts,
+        user_counts=counts if user else None,  # the user's text: all kept, then fill by score
         frequency=None if user else counts,
         min_count=min_count,
-        uncovered=uncovered_scripts(text, chars),
+        uncovered=uncovered_scripts(frequency.lines if frequency else [], chars),
     )
     return TrimPlan(
         spec, source_dir, tokenizer_json, langs, selection, frequency, user, vocab_size, min_count
