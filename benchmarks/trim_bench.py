@@ -114,8 +114,8 @@ def _contrastive_step(model, texts: list[str]) -> float:
     batches = [pairs[i : i + BATCH] for i in range(0, BATCH * (STEPS + 1), BATCH)]
 
     def step(batch):
-        anchors = model.tokenize([a for a, _ in batch])
-        positives = model.tokenize([b for _, b in batch])
+        anchors = model.preprocess([a for a, _ in batch])
+        positives = model.preprocess([b for _, b in batch])
         return loss([anchors, positives], labels=None)
 
     seconds = _median_step(model.parameters(), step, batches)
@@ -140,7 +140,7 @@ def _mlm_step(model, texts: list[str], *, train_embeddings: bool) -> float:
     special = set(model.tokenizer.all_special_ids)
 
     def step(batch):
-        features = model.tokenize(batch)
+        features = model.preprocess(batch)
         ids = features["input_ids"]
         maskable = ~torch.isin(ids, torch.tensor(sorted(special)))
         picked = maskable & (torch.rand(ids.shape, generator=generator) < 0.15)
