@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 LANGS = "hi,mr,bn,gu,pa,or,ta,te,kn,ml,si,ur,ne,en"
-BATCH, STEPS, MAX_LENGTH, ENCODE_TEXTS = 16, 4, 64, 256
+BATCH, STEPS, MAX_LENGTH, ENCODE_TEXTS = 16, 3, 64, 256
 
 
 def run() -> list[dict]:
@@ -133,7 +133,7 @@ def _mlm_step(model, texts: list[str], *, train_embeddings: bool) -> float:
     for p in model.parameters():
         p.requires_grad_(True)
     encoder.get_input_embeddings().weight.requires_grad_(train_embeddings)
-    head = MaskedLMHead(encoder.config, len(model.tokenizer))
+    head = MaskedLMHead(encoder.config, encoder.get_input_embeddings().weight.shape[0])
     loss = MaskedLMLoss(model, head)
     generator = torch.Generator().manual_seed(0)
     batches = [texts[i : i + BATCH] for i in range(0, BATCH * (STEPS + 1), BATCH)]

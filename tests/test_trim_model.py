@@ -89,7 +89,7 @@ def test_a_trimmed_model_can_be_trimmed_again(tmp_path, trimmed, text_file):
     assert provenance["source_trim"]["kept_tokens"] == 8000
 
 
-def test_recipe_trims_the_base_and_trains_the_word_embeddings_on_cpu(tmp_path, tiny_model, text_file):
+def test_recipe_trims_the_base_and_trains_the_word_embeddings_on_cpu(tmp_path, tiny_model):
     from datasets import Dataset
     from safetensors.torch import load_file
 
@@ -104,7 +104,7 @@ def test_recipe_trims_the_base_and_trains_the_word_embeddings_on_cpu(tmp_path, t
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(
         f"base_model: {tiny_model}\n"
-        f"trim: {{langs: [hi, en], text: [{text_file}], vocab_size: 8000}}\n"
+        f"trim: {{langs: [hi, en], text: [{corpus}], vocab_size: 8000}}\n"  # a corpus folder
         "compute: {device: cpu, freeze_embeddings: auto}\n"
         f"stages:\n  - {{type: sts, train: {corpus}, batch_size: 4, max_steps: 2, lr: 1.0e-3}}\n",
         encoding="utf-8",
@@ -113,6 +113,11 @@ def test_recipe_trims_the_base_and_trains_the_word_embeddings_on_cpu(tmp_path, t
     run = json.loads((tmp_path / "run" / "run.json").read_text())
     assert run["trim"]["kept_tokens"] == 8000 and run["trim"]["languages"] == ["hi", "en"]
     assert run["recipe"]["trim"]["vocab_size"] == 8000
+    provenance = json.loads((tmp_path / "run/checkpoints/trimmed-base/embedkit_trim.json").read_text())
+    assert (
+        provenance["frequency_source"]["lines"] == 24
+        and str(corpus) in provenance["frequency_source"]["name"]
+    )
     assert run["frozen_word_embeddings"] is False  # a 8k-row matrix is trained on CPU
     base = load_file(str(tmp_path / "run/checkpoints/trimmed-base/model.safetensors"))
     after = load_file(str(model_dir / "model.safetensors"))
