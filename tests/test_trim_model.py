@@ -204,3 +204,15 @@ def test_recipe_trim_block_with_an_unknown_language_names_its_line(tmp_path):
     recipe.write_text("base_model: default\ntrim:\n  langs: [hi, xx]\nstages:\n  - {type: sts, train: x}\n")
     with pytest.raises(InputError, match=r"recipe.yaml:3: trim.langs: unknown language code 'xx'"):
         load_recipe(recipe)
+
+
+def test_inspect_reports_the_share_split_as_the_source_did(trimmed, tiny_model):
+    from embedkit.inspection import trim_fidelity
+
+    tamil = ["இன்று வானிலை நன்றாக இருக்கிறது", "நான் நாளை சென்னை செல்வேன்"]
+    report = trim_fidelity(trimmed, {"hi": HI, "ta": tamil})
+    rows = {row["name"]: row for row in report["texts"]}
+    assert report["source_model"] == str(tiny_model) and report["languages"] == ["hi", "en"]
+    assert rows["hi"]["words_exact"] == 1.0 and rows["hi"]["sentences_exact"] == 1.0
+    assert rows["ta"]["sentences_exact"] == 0.0 and rows["ta"]["words_exact"] < 0.5
+    assert trim_fidelity(tiny_model, {"hi": HI}) is None  # not a trimmed model
