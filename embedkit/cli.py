@@ -16,7 +16,7 @@ from embedkit import __version__
 from embedkit.console import console, setup_logging
 from embedkit.errors import EmbedkitError
 
-COMMANDS = ["model", "encode", "corpus", "train", "eval", "publish", "tune"]
+COMMANDS = ["model", "encode", "corpus", "train", "eval", "publish", "tune", "trim"]
 
 
 class _Parser(argparse.ArgumentParser):

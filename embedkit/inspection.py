@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 
 @dataclass
@@ -53,3 +54,48 @@ def inspect_model(model, texts: dict[str, list[str]]) -> dict:
             for c in (coverage(tokenizer, name, lines) for name, lines in texts.items())
         ],
     }
+
+
+def trim_fidelity(model_dir: Path, texts: dict[str, list[str]]) -> dict | None:
+    """For a model made by `embedkit trim`: per text, the share of its words and sentences that the trimmed
+    tokenizer splits exactly as the source model's did (None for a model that was not trimmed)."""
+    import json
+
+    from tokenizers import Tokenizer
+
+    from embedkit.trim import PROVENANCE_FILE
+
+    provenance_path = Path(model_dir) / PROVENANCE_FILE
+    if not provenance_path.is_file():
+        return None
+    provenance = json.loads(provenance_path.read_text(encoding="utf-8"))
+    record = {
+        "source_model": provenance["source_model"]["spec"],
+        "source_vocab_size": provenance["source_model"]["tokenizer_size"],
+        "languages": provenance["languages"],
+        "texts": [],
+    }
+    source_tokenizer = Path(provenance["source_model"]["path"]) / "tokenizer.json"
+    if not source_tokenizer.is_file():
+        record["missing"] = f"{source_tokenizer} is gone: cannot compare with the source tokenizer"
+        return record
+    source = Tokenizer.from_file(str(source_tokenizer))
+    trimmed = Tokenizer.from_file(str(Path(model_dir) / "tokenizer.json"))
+    for name, lines in texts.items():
+        words = [word for line in lines for word in line.split()]
+        same_words = sum(_pieces(source, w) == _pieces(trimmed, w) for w in words)
+        same_lines = sum(_pieces(source, line) == _pieces(trimmed, line) for line in lines)
+        record["texts"].append(
+            {
+                "name": name,
+                "words_exact": round(same_words / max(len(words), 1), 4),
+                "sentences_exact": round(same_lines / max(len(lines), 1), 4),
+            }
+        )
+    return record
+
+
+def _pieces(tokenizer, text: str) -> list[str]:
+    encoding = tokenizer.encode(text, add_special_tokens=False)
+    unk = tokenizer.token_to_id("<unk>")
+    return [("<unk>" if i == unk else token) for i, token in zip(encoding.ids, encoding.tokens, strict=True)]

@@ -125,7 +125,9 @@ class Compute(Strict):
 
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     freeze_embeddings: bool | Literal["auto"] = Field(
-        default="auto", description="freeze the word-embedding matrix; auto: on CPU yes, on GPU no"
+        default="auto",
+        description="freeze the word-embedding matrix; auto: on CPU when it has >= 100k rows (an untrimmed "
+        "XLM-R vocabulary), otherwise no",
     )
     max_seq_length: int | None = Field(default=128, ge=8, description="None keeps the model's own")
     dynamic_padding: bool = Field(
@@ -144,6 +146,34 @@ class Compute(Strict):
     dataloader_workers: int = Field(default=0, ge=0)
 
 
+class Trim(Strict):
+    """Trim the base model's vocabulary to these languages before the first stage (see `embedkit trim`)."""
+
+    langs: list[str] = Field(
+        min_length=1, description="language codes whose tokens are kept, e.g. [si, ta, en]"
+    )
+    text: list[str] = Field(
+        default_factory=list,
+        description="text files (one text per line) or corpus folders whose tokens are all kept "
+        "(${shared} allowed)",
+    )
+    vocab_size: int = Field(
+        default=50_000, ge=1, description="tokens in the trimmed vocabulary, specials included"
+    )
+    min_count: int = Field(default=1, ge=1, description="a text token is kept when seen at least this often")
+
+    @field_validator("langs", mode="before")
+    @classmethod
+    def _known_langs(cls, value: Any) -> Any:
+        from embedkit.trim.scripts import parse_langs
+
+        text = value if isinstance(value, str) else ",".join(map(str, value or []))
+        try:
+            return parse_langs(text)
+        except UserError as exc:
+            raise ValueError(str(exc).removeprefix("--langs: ")) from None
+
+
 class Recipe(Strict):
     name: str | None = None
     description: str | None = None
@@ -155,6 +185,9 @@ class Recipe(Strict):
         "(the default model: 'query: '), kept in the saved model; null: none",
     )
     compute: Compute = Field(default_factory=Compute)
+    trim: Trim | None = Field(
+        default=None, description="trim the base model's vocabulary before the first stage"
+    )
     keep_checkpoints: int = Field(default=1, ge=1, description="checkpoints kept per stage")
     stages: list[StageConfig] = Field(min_length=1)
     search: dict[str, Any] | None = Field(

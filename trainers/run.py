@@ -71,6 +71,7 @@ def train(
     """
     from trainers.compute import pick_device, precision, should_freeze
     from trainers.stages import STAGES
+    from trainers.trim import trimmed_base, vocab_rows
 
     started = time.time()
     out = Path(out)
@@ -104,7 +105,11 @@ def train(
         # trains, and before anything is written; corpora are built by the first process
         with distributed.main_process_first() if distributed else contextlib.nullcontext():
             data = {stage.index: stage.load_data() for stage in todo}
-            model = load_training_model(recipe.base_model, ctx, resolve_prompt=True)
+            base, trim_record = trimmed_base(recipe, out / CHECKPOINTS, is_main)  # the recipe's trim: block
+            if trim_record:
+                ctx.recipe = recipe.model_copy(update={"base_model": base})  # stages see the trimmed base
+            ctx.freeze = should_freeze(recipe.compute, device, vocab_rows(base))  # a small vocabulary trains
+            model = load_training_model(base, ctx, resolve_prompt=True)
             prepared = {stage.index: stage.prepare(model, data.pop(stage.index)) for stage in todo}
         if is_main and not resume:
             write_text_atomic(
@@ -128,6 +133,7 @@ def train(
         with atomic_dir(out / MODEL_DIR, replace=True) as tmp:
             model.save(str(tmp))
         run = run_record(recipe, ctx, results, time.time() - started + reused)
+        run["trim"] = trim_record
         write_text_atomic(out / RUN_FILE, json.dumps(run, indent=2, ensure_ascii=False) + "\n")
     return out / MODEL_DIR
 

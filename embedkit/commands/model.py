@@ -66,13 +66,14 @@ def run_inspect(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from embedkit.default_model import probe_sentences
-    from embedkit.inspection import inspect_model
-    from embedkit.models import load_model
+    from embedkit.inspection import inspect_model, trim_fidelity
+    from embedkit.models import load_model, resolve_model
 
     texts = {lang: probe_sentences(lang) for lang in filter(None, args.langs.split(","))}
     texts.update({str(path): sample_sentences(path) for path in args.text})
     report = inspect_model(load_model(args.model), texts)
     report["model"] = args.model
+    report["trim"] = trim_fidelity(resolve_model(args.model), texts)
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return 0
@@ -96,4 +97,22 @@ def run_inspect(args: argparse.Namespace) -> int:
         table.add_row(row["name"], str(row["sentences"]), str(row["words"]), str(row["subwords"]),
                       f"{row['fertility']:.2f}", f"{row['unk_rate']:.2%}")  # fmt: skip
     out.print(table)
+    if report["trim"]:
+        _print_trim(out, report["trim"])
     return 0
+
+
+def _print_trim(out, trim: dict) -> None:
+    from rich.table import Table
+
+    table = Table(
+        title=f"trimmed from {trim['source_model']} ({trim['source_vocab_size']:,} tokens) to "
+        f"{','.join(trim['languages'])}: tokenization the source's vocabulary would give"
+    )
+    for column in ("text", "words split as before", "sentences split as before"):
+        table.add_column(column, justify="left" if column == "text" else "right")
+    for row in trim["texts"]:
+        table.add_row(row["name"], f"{row['words_exact']:.2%}", f"{row['sentences_exact']:.2%}")
+    out.print(table)
+    if "missing" in trim:
+        out.print(trim["missing"])
