@@ -65,7 +65,7 @@ def build_tiny_model(folder: Path, hidden: int = 32, layers: int = 2, seed: int 
     )
     BertModel(config).save_pretrained(str(hf_dir))
     transformer = models.Transformer(str(hf_dir), max_seq_length=64)
-    pooling = models.Pooling(transformer.get_word_embedding_dimension(), "mean")
+    pooling = models.Pooling(transformer.get_embedding_dimension(), "mean")
     model = SentenceTransformer(modules=[transformer, pooling, models.Normalize()])
     model.prompts = {"query": "query: ", "passage": "passage: "}
     model.default_prompt_name = "query"
@@ -86,3 +86,27 @@ def default_model() -> Path:
     from embedkit.default_model import ensure_default
 
     return ensure_default()
+
+
+@pytest.fixture
+def read_only_dir(tmp_path) -> Path:
+    """A folder nothing can be written in. For a normal user a 0555 folder; root writes through file modes,
+    so as root (CI) it is a read-only tmpfs mount, skipped only where mounting is not allowed."""
+    import subprocess
+
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+        return
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)], capture_output=True, text=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"root, and a read-only tmpfs cannot be mounted here: {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)
