@@ -172,10 +172,11 @@ class MLMStage(Stage):
         checkpoints = MaskedLMCheckpoints(head, stats, collator, checkpoint)
         yield MLMParts(MaskedLMLoss(model, head), collator, (checkpoints,), head=head, stats=stats)
 
-    def make_trainer(self, model, prepared, parts: MLMParts, callbacks):
+    def make_trainer(self, model, prepared, parts: MLMParts, callbacks, reference):
         from trainers.mlm.trainer import MaskedLMTrainer
 
-        return MaskedLMTrainer(stats=parts.stats, **self.trainer_arguments(model, prepared, parts, callbacks))
+        arguments = self.trainer_arguments(model, prepared, parts, callbacks, reference)
+        return MaskedLMTrainer(stats=parts.stats, **arguments)
 
     def training_args(self, prepared, total: int):
         args = super().training_args(prepared, total)
