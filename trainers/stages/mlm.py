@@ -134,6 +134,10 @@ class MLMStage(Stage):
             columns.append(list(dataset["text_pair"]))
         return columns
 
+    def row_lengths(self, tokens):
+        """TLM encodes a row's two texts as one sequence: its length is their sum."""
+        return tokens.sum(axis=1)
+
     def build_collator(self, model: SentenceTransformer, prepared, probe: bool = False) -> MaskedLMCollator:
         config = self.config
         try:
