@@ -132,19 +132,23 @@ def write_points():
     import transformers.modeling_utils
 
     import embedkit.atomic
+    import trainers.checkpoints
 
     return {
         # every temp-then-rename of embedkit (recipe.json, stage.json, run.json, ...)
         "rename": (embedkit.atomic.os, "replace"),
-        # safetensors weights: Trainer checkpoints, the stage's final model, DIR/model
-        "weights": (transformers.modeling_utils, "safe_save_file"),
+        # safetensors weights: the lean Trainer checkpoints and the stage's final tensors
+        "weights": (trainers.checkpoints, "save_file"),
+        # DIR/model
+        "model weights": (transformers.modeling_utils, "safe_save_file"),
         # the Trainer's trainer_state.json and the optimizer state
         "torch.save": (__import__("torch"), "save"),
     }
 
 
 @pytest.mark.parametrize(
-    ("point", "k"), [("rename", 1), ("rename", 3), ("weights", 1), ("weights", 3), ("torch.save", 2)]
+    ("point", "k"),
+    [("rename", 1), ("rename", 3), ("weights", 1), ("weights", 3), ("model weights", 1), ("torch.save", 2)],
 )
 def test_a_write_failure_leaves_json_that_parses_and_a_run_that_completes(
     tmp_path, tiny_model, corpora, monkeypatch, capsys, point, k

@@ -4,8 +4,9 @@ Layout of DIR (see the contracts):
     model/                 the final sentence-transformers folder (prompts kept)
     run.json               resolved recipe, data manifests, per-stage metrics, versions, git revision, seed
     checkpoints/recipe.json                 the resolved recipe, so --resume can refuse a different one
-    checkpoints/NN-<stage>/checkpoint-N/    Trainer checkpoints (model, optimizer, scheduler, RNG states)
-    checkpoints/NN-<stage>/final/ + stage.json   a finished stage, skipped on --resume
+    checkpoints/NN-<stage>/checkpoint-N/    lean Trainer checkpoints (the tensors the stage trains, optimizer,
+                                            scheduler, RNG states; see trainers.checkpoints)
+    checkpoints/NN-<stage>/final/ + stage.json   a finished stage (lean too), skipped on --resume
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class RunContext:
     base_prompt: str | None = None  # the base model's own default prompt (a teacher that is the base uses it)
     resume: bool = False
     world_size: int = 1
+    rank: int = 0
     is_main: bool = True
     freeze: bool = False
     precision: str = "no"
@@ -81,7 +83,8 @@ def train(
         return out / MODEL_DIR
     resume = state == RESUME
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    is_main = int(os.environ.get("RANK", "0")) == 0
+    rank = int(os.environ.get("RANK", "0"))
+    is_main = rank == 0
     device = pick_device(recipe.compute)
     ctx = RunContext(
         recipe,
@@ -89,6 +92,7 @@ def train(
         device,
         resume=resume,
         world_size=world_size,
+        rank=rank,
         is_main=is_main,
         freeze=should_freeze(recipe.compute, device),
         precision=precision(recipe.compute, device),
@@ -121,7 +125,7 @@ def train(
             for stage in stages:
                 if result := done.get(stage.index):
                     logger.info(f"stage {stage.name}: finished earlier, reusing {stage.dir / 'final'}")
-                    model = load_training_model(str(stage.dir / "final"), ctx)
+                    stage.load_finished(model)
                     reused += result.wall_time_s
                 else:
                     result = stage.train(model, prepared.pop(stage.index))

@@ -7,9 +7,9 @@ import logging
 from pathlib import Path
 
 from safetensors.torch import load_file
-from sentence_transformers import SentenceTransformerTrainer
 from transformers import TrainerCallback
 
+from trainers.checkpoints import StageTrainer
 from trainers.mlm.collator import STATS_KEY, MaskedLMCollator
 from trainers.mlm.head import HEAD_FILE, MaskedLMHead, save_head
 from trainers.mlm.stats import STATS_FILE, MaskingStats
@@ -17,7 +17,7 @@ from trainers.mlm.stats import STATS_FILE, MaskingStats
 logger = logging.getLogger(__name__)
 
 
-class MaskedLMTrainer(SentenceTransformerTrainer):
+class MaskedLMTrainer(StageTrainer):
     def __init__(self, *args, stats: MaskingStats, **kwargs) -> None:
         self.stats = stats
         super().__init__(*args, **kwargs)

@@ -134,6 +134,10 @@ class MLMStage(Stage):
             columns.append(list(dataset["text_pair"]))
         return columns
 
+    def row_lengths(self, tokens):
+        """TLM encodes a row's two texts as one sequence: its length is their sum."""
+        return tokens.sum(axis=1)
+
     def build_collator(self, model: SentenceTransformer, prepared, probe: bool = False) -> MaskedLMCollator:
         config = self.config
         try:
@@ -172,10 +176,11 @@ class MLMStage(Stage):
         checkpoints = MaskedLMCheckpoints(head, stats, collator, checkpoint)
         yield MLMParts(MaskedLMLoss(model, head), collator, (checkpoints,), head=head, stats=stats)
 
-    def make_trainer(self, model, prepared, parts: MLMParts, callbacks):
+    def make_trainer(self, model, prepared, parts: MLMParts, callbacks, reference):
         from trainers.mlm.trainer import MaskedLMTrainer
 
-        return MaskedLMTrainer(stats=parts.stats, **self.trainer_arguments(model, prepared, parts, callbacks))
+        arguments = self.trainer_arguments(model, prepared, parts, callbacks, reference)
+        return MaskedLMTrainer(stats=parts.stats, **arguments)
 
     def training_args(self, prepared, total: int):
         args = super().training_args(prepared, total)
