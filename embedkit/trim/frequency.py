@@ -4,10 +4,12 @@ Each named language contributes one distribution over token ids (English weighte
 other side of every pair), itself a mix of:
 - word frequencies from the `wordfreq` package (Wikipedia, subtitles, Twitter, Reddit, news, web: broad and
   conversational), for the languages it covers: each of the top WORDFREQ_WORDS words adds its frequency to
-  each of its tokens;
+  each of its tokens, and CAPITALISED_SHARE of it to the tokens of its capitalised form (wordfreq lowercases
+  every word; sentence-initial "What", "Tom" are common);
 - token counts on the shared training text of that language (tokens seen at least TEXT_MIN_COUNT times);
 - for non-Latin scripts, the script's pieces weighted by exp(Unigram score) (XLM-R's own piece
-  probabilities learned on CC-100), weight SCORE_WEIGHT, so languages without wordfreq data or with little
+  probabilities learned on CC-100), weight SCORE_WEIGHT (SCORE_WEIGHT_WITH_WORDFREQ where wordfreq covers
+  the language), so languages without wordfreq data or with little
   text still get their script's likely pieces.
 Mixing normalised distributions, not raw counts, keeps one language's large text from taking the budget.
 """
@@ -25,7 +27,9 @@ WORD_PREFIX = "\u2581"
 WORDFREQ_WORDS = 100_000
 TEXT_MIN_COUNT = 2
 SCORE_WEIGHT = 0.5
-ENGLISH_WEIGHT = 3.0
+SCORE_WEIGHT_WITH_WORDFREQ = 0.1
+ENGLISH_WEIGHT = 4.0
+CAPITALISED_SHARE = 0.3
 
 
 def wordfreq_languages(langs: list[str]) -> list[str]:
@@ -40,9 +44,15 @@ def wordfreq_token_counts(tokenizer, lang: str, n: int = WORDFREQ_WORDS) -> Coun
     import wordfreq
 
     words = wordfreq.top_n_list(lang, n)
+    weighted = [(word, wordfreq.word_frequency(word, lang)) for word in words]
+    weighted += [
+        (word[:1].upper() + word[1:], CAPITALISED_SHARE * frequency)
+        for word, frequency in weighted
+        if word[:1].upper() != word[:1]
+    ]
+    encodings = tokenizer.encode_batch([word for word, _ in weighted], add_special_tokens=False)
     counts: Counter = Counter()
-    for word, encoding in zip(words, tokenizer.encode_batch(words, add_special_tokens=False), strict=True):
-        frequency = wordfreq.word_frequency(word, lang)
+    for (_word, frequency), encoding in zip(weighted, encodings, strict=True):
         for token in encoding.ids:
             counts[token] += frequency
     return counts
@@ -85,7 +95,8 @@ def mixture_frequency(
         if script != "Latin":
             if script not in scripts:
                 scripts[script] = script_distribution(tokenizer_json, chars, script)
-            parts.append((SCORE_WEIGHT, scripts[script]))
+            weight = SCORE_WEIGHT_WITH_WORDFREQ if lang in with_wordfreq else SCORE_WEIGHT
+            parts.append((weight, scripts[script]))
         total = sum(weight for weight, dist in parts if dist)
         lang_weight = ENGLISH_WEIGHT if lang == "en" else 1.0
         for weight, dist in parts:
