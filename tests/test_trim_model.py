@@ -109,7 +109,7 @@ def test_recipe_trims_the_base_and_trains_the_word_embeddings_on_cpu(tmp_path, t
         f"stages:\n  - {{type: sts, train: {corpus}, batch_size: 4, max_steps: 2, lr: 1.0e-3}}\n",
         encoding="utf-8",
     )
-    model_dir = train(load_recipe(recipe), tmp_path / "run", show_progress=False)
+    model_dir = train(load_recipe(recipe), tmp_path / "run")
     run = json.loads((tmp_path / "run" / "run.json").read_text())
     assert run["trim"]["kept_tokens"] == 8000 and run["trim"]["languages"] == ["hi", "en"]
     assert run["recipe"]["trim"]["vocab_size"] == 8000
