@@ -61,6 +61,14 @@ def test_acceptance_trim_fits_the_parameter_budget(tokenizers_pair):
     assert not any("devtest" in f or "/test" in f for f in plan.frequency_source.files if "tico19" not in f)
 
 
+def test_everyday_pieces_are_kept(tokenizers_pair):
+    # pieces the news/health training text never shows; the wordfreq and piece-score parts of the mixture do
+    source, trimmed, _plan = tokenizers_pair
+    for piece in ("\u2581sorry", "\u2581tired", "\u2581तुम्हारी", "\u2581تمہیں", "\u2581నీకు"):
+        assert source.token_to_id(piece) is not None
+        assert trimmed.token_to_id(piece) is not None, piece
+
+
 def test_eval_text_gets_no_new_unknown_tokens(tokenizers_pair, shared_data):
     source, trimmed, _plan = tokenizers_pair
     unk_old, unk_new = source.token_to_id("<unk>"), trimmed.token_to_id("<unk>")

@@ -9,9 +9,10 @@ DESCRIPTION = """Trim a model's vocabulary to the named languages and write a ne
 (tokenizer, word-embedding rows, config vocab_size, prompts and pooling). Kept: every special token; every
 single-character piece of the languages' Unicode scripts (so their text never becomes <unk>); every token seen
 in --text/--corpus (at least --min-count times); then, up to --vocab-size, the remaining pieces written only
-in those scripts, most frequent first in the frequency text, then by Unigram piece score. Without
---text/--corpus the frequency text is the training side of ../shared/data (NTREX-128, TICO-19, FLoRes-v1
-dev) in those languages. Supports Unigram (SentencePiece-style) tokenizers: XLM-R, mT5, multilingual-E5.
+in those scripts, most frequent first, then by Unigram piece score. Without --text/--corpus the frequency is
+a per-language mixture of wordfreq word frequencies (broad, conversational), the training side of
+../shared/data (NTREX-128, TICO-19, FLoRes-v1 dev; tokens seen twice or more) and the Unigram piece scores of
+each non-Latin script. Supports Unigram (SentencePiece-style) tokenizers: XLM-R, mT5, multilingual-E5.
 Prints the new folder as the last line."""
 
 
@@ -47,7 +48,7 @@ def register(subparsers, common) -> None:
         "--min-count",
         type=int,
         default=1,
-        help="a text token is kept when seen at least this often (default 1)",
+        help="a --text/--corpus token is kept when seen at least this often (default 1)",
     )
     p.set_defaults(func=run)
 

@@ -15,6 +15,7 @@ from embedkit import __version__
 from embedkit.atomic import atomic_dir
 from embedkit.errors import EmbedkitError, UserError
 from embedkit.progress import SILENT, Progress
+from embedkit.trim.frequency import describe_mixture, mixture_frequency
 from embedkit.trim.scripts import CharFilter, scripts_of
 from embedkit.trim.select import Selection, count_tokens, select_ids, uncovered_scripts
 from embedkit.trim.sources import TextSource, builtin_source, user_source
@@ -86,21 +87,32 @@ def plan_trim(
         frequency = builtin_source(shared_data_dir(), langs)
         if not frequency.lines:
             log.warning(
-                "no built-in training text found under %s; ranking by piece score only", shared_data_dir()
+                "no built-in training text found under %s; using wordfreq and piece scores only",
+                shared_data_dir(),
             )
             frequency = None
-    with progress.task("counting tokens", total=None):
-        counts = count_tokens(tokenizer, frequency.lines) if frequency else None
     scripts = scripts_of(langs)
     by_script = {script: [lang for lang in langs if LANGUAGES[lang].script == script] for script in scripts}
     chars = CharFilter(scripts)
+    with progress.task("counting tokens", total=None):
+        if user:
+            counts = count_tokens(tokenizer, user.lines)
+        else:
+            text_counts = {
+                lang: count_tokens(tokenizer, lines)
+                for lang, lines in (frequency.by_lang if frequency else {}).items()
+            }
+            counts = mixture_frequency(tokenizer, tokenizer_json, chars, langs, text_counts)
+            name = f"training text: {frequency.name}" if frequency else "no training text found"
+            frequency = frequency or TextSource(name="")
+            frequency.name = f"{describe_mixture(langs)}; {name}"
     selection = select_ids(
         tokenizer_json,
         chars,
         by_script,
         vocab_size=vocab_size,
         user_counts=counts if user else None,  # the user's text: all kept, then fill by score
-        frequency=None if user else counts,
+        frequency=None if user else counts,  # the built-in mixture (already filtered)
         min_count=min_count,
         uncovered=uncovered_scripts(frequency.lines if frequency else [], chars),
     )

@@ -75,7 +75,7 @@ def select_ids(
     *,
     vocab_size: int,
     user_counts: Counter | None = None,
-    frequency: Counter | None = None,
+    frequency: dict[int, float] | None = None,
     min_count: int = 1,
     uncovered: frozenset[str] = frozenset(),
 ) -> Selection:
@@ -103,7 +103,7 @@ def select_ids(
             f"scripts, {counts['text']:,} seen in the given text); raise --vocab-size to at least "
             f"{len(must):,}, or give less text or a higher --min-count"
         )
-    frequency = frequency or Counter()
+    frequency = frequency or {}
     candidates = [
         i
         for i, (piece, _score) in enumerate(vocab)
@@ -114,18 +114,18 @@ def select_ids(
         seen = frequency.get(i, 0)
         core = vocab[i][0].removeprefix(WORD_PREFIX)
         text_less = any(chars.script_of(char) in uncovered for char in core)
-        return (-(seen if seen >= min_count else 0), not text_less, -float(vocab[i][1]))
+        return (-seen, not text_less, -float(vocab[i][1]))
 
     candidates.sort(key=rank)
     room = max(vocab_size - len(must), 0)
     chosen = candidates[:room]
-    counts["frequent"] = sum(1 for i in chosen if frequency.get(i, 0) >= min_count)
+    counts["frequent"] = sum(1 for i in chosen if frequency.get(i, 0) > 0)
     counts["by_score"] = len(chosen) - counts["frequent"]
     if uncovered:
         counts["by_score_textless_scripts"] = sum(
             1
             for i in chosen
-            if frequency.get(i, 0) < min_count
+            if frequency.get(i, 0) <= 0
             and any(chars.script_of(c) in uncovered for c in vocab[i][0].removeprefix(WORD_PREFIX))
         )
     return Selection(keep=sorted(must | set(chosen)), counts=counts, uncovered=sorted(uncovered))

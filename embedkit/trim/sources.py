@@ -35,6 +35,7 @@ class TextSource:
     name: str
     lines: list[str] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)  # path -> sha256
+    by_lang: dict[str, list[str]] = field(default_factory=dict)  # built-in source: lines per language
 
     def digest(self) -> str:
         digest = hashlib.sha256()
@@ -119,9 +120,9 @@ def builtin_files(shared: Path, langs: list[str]) -> list[Path]:
 def builtin_source(shared: Path, langs: list[str]) -> TextSource:
     source = TextSource(name=f"{BUILTIN_NAME} at {shared}")
     for path in builtin_files(shared, langs):
-        source.lines += [
-            line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
-        ]
+        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        source.lines += lines
+        source.by_lang.setdefault(lang_in_name(path.name), []).extend(lines)
         source.files[str(path)] = _sha256(path)
     return source
 
