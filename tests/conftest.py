@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -110,3 +111,12 @@ def read_only_dir(tmp_path) -> Path:
         yield folder
     finally:
         subprocess.run(["umount", str(folder)], check=False)
+
+
+@pytest.fixture
+def logged(caplog):
+    """The records of embedkit's loggers (the CLI's handler does not propagate them to the root)."""
+    logger = logging.getLogger("embedkit")
+    logger.addHandler(caplog.handler)
+    yield caplog
+    logger.removeHandler(caplog.handler)

@@ -4,7 +4,6 @@ cache, prompts, and bad input (unknown task/suite, a model that does not load, a
 from __future__ import annotations
 
 import json
-import logging
 import re
 import shutil
 from pathlib import Path
@@ -22,15 +21,6 @@ def second_model(tmp_path_factory) -> Path:
     from conftest import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny2"), seed=1)
-
-
-@pytest.fixture
-def logged(caplog):
-    """The records of embedkit's loggers (the CLI's handler does not propagate them to the root)."""
-    logger = logging.getLogger("embedkit")
-    logger.addHandler(caplog.handler)
-    yield caplog
-    logger.removeHandler(caplog.handler)
 
 
 def _eval(*args) -> int:

@@ -11,7 +11,6 @@ import builtins
 import errno
 import io
 import json
-import logging
 import os
 import shutil
 import stat
@@ -25,15 +24,6 @@ from embedkit.errors import UserError
 from embedkit.evaluation import load_eval
 
 TASK = "STSbEnglish"
-
-
-@pytest.fixture
-def logged(caplog):
-    """The records of embedkit's loggers (the CLI's handler does not propagate them to the root)."""
-    logger = logging.getLogger("embedkit")
-    logger.addHandler(caplog.handler)
-    yield caplog
-    logger.removeHandler(caplog.handler)
 
 
 def _eval(model: Path, out: Path, *extra: str) -> int:
