@@ -419,7 +419,7 @@ class Stage:
             callbacks = [*self.ctx.callbacks, *parts.callbacks, progress, rotation]
             trainer = self.make_trainer(model, prepared, parts, callbacks, reference)
             _quiet_trainer(trainer)
-            with self.resume_folder(checkpoint, model) as resume_from:
+            with self.resume_folder(checkpoint, model) as resume_from, self.dropout_mode(model):
                 output = trainer.train(resume_from_checkpoint=resume_from)
             metrics = {"train_loss": round(float(output.training_loss), 6)}
             metrics.update(self.final_metrics(trainer, model, prepared, parts))
@@ -469,6 +469,14 @@ class Stage:
             yield str(folder)
 
     @contextlib.contextmanager
+    def dropout_mode(self, model: SentenceTransformer) -> contextlib.AbstractContextManager:
+        """compute.fast_dropout on CPU: trainers.fast_dropout for the training loop only."""
+        if self.ctx.device == "cpu" and self.ctx.recipe.compute.fast_dropout:
+            from trainers.fast_dropout import fast_cpu_dropout
+
+            return fast_cpu_dropout(model)
+        return contextlib.nullcontext()
+
     def training_parts(
         self, model: SentenceTransformer, prepared: PreparedStage, checkpoint: Path | None
     ) -> Iterator[TrainingParts]:
