@@ -468,7 +468,6 @@ class Stage:
         with resume_folder(checkpoint, model, scratch) as folder:
             yield str(folder)
 
-    @contextlib.contextmanager
     def dropout_mode(self, model: SentenceTransformer) -> contextlib.AbstractContextManager:
         """compute.fast_dropout on CPU: trainers.fast_dropout for the training loop only."""
         if self.ctx.device == "cpu" and self.ctx.recipe.compute.fast_dropout:
@@ -477,6 +476,7 @@ class Stage:
             return fast_cpu_dropout(model)
         return contextlib.nullcontext()
 
+    @contextlib.contextmanager
     def training_parts(
         self, model: SentenceTransformer, prepared: PreparedStage, checkpoint: Path | None
     ) -> Iterator[TrainingParts]:
