@@ -39,7 +39,9 @@ def main() -> int:
         table.add_row(*(_fmt(row.get(c)) for c in columns))
     console.print(table)
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=2))
+        from embedkit.atomic import write_text_atomic
+
+        write_text_atomic(args.json, json.dumps(rows, indent=2))
     return 0
 
 
