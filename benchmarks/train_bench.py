@@ -5,7 +5,8 @@ Side by side in one run, on the same pairs (a seeded sample of translated STSb H
 same model (the default), batch 32, max_seq_length 128, CoSENT loss, one epoch over the sample, word
 embeddings frozen, no prompt, no dev evaluation, no checkpoint inside the timed span:
 
-1. `embedkit train` on a one-stage `sts` recipe (in-process, `embedkit.cli.main`);
+1. `embedkit train` on a one-stage `sts` recipe (in-process, `embedkit.cli.main`), and the same with
+   `compute.fast_dropout: false` (the step before trainers/fast_dropout.py: `fast_dropout_speedup`);
 2. the script a user would write from the sentence-transformers docs: `SentenceTransformerTrainer` with
    default arguments (random batches, no length grouping) and the same frozen parameters;
 3. the achieved training FLOP/s of each against a fp32 matmul peak measured in this run, on the same threads.
@@ -54,7 +55,7 @@ def run() -> list[dict]:
     model_path = _default_model_path()
     real_tokens, flops = _work(model_path, pairs)
 
-    kit_s, plain_s, peaks, kit_padding, plain_padding = [], [], [], 0.0, 0.0
+    kit_s, plain_s, slow_s, peaks, kit_padding, plain_padding = [], [], [], [], 0.0, 0.0
     with tempfile.TemporaryDirectory(prefix="train-bench-") as tmp:
         data = _write_stsb(pairs, Path(tmp) / "sts-train-bench.tsv")
         for repeat in range(repeats):
@@ -63,9 +64,11 @@ def run() -> list[dict]:
             kit_s.append(seconds)
             seconds, plain_padding = _time_plain(model_path, pairs, Path(tmp) / f"plain-{repeat}", device)
             plain_s.append(seconds)
+            slow_s.append(_time_embedkit(data, Path(tmp) / f"before-{repeat}", device, fast_dropout=False)[0])
 
     kit, plain, peak = statistics.median(kit_s), statistics.median(plain_s), statistics.median(peaks)
     ratios = [p / k for k, p in zip(kit_s, plain_s, strict=True)]
+    dropout_ratios = [s / k for k, s in zip(kit_s, slow_s, strict=True)]
     fractions = [flops / s / top for s, top in zip(kit_s, peaks, strict=True)]
     common = {"data": source, "pairs": len(pairs), "steps": steps, "device": device, "threads": _threads()}
     return [
@@ -93,10 +96,21 @@ def run() -> list[dict]:
             "peak_gflops": round(peak / 1e9, 1),
         },
         {
+            "benchmark": "train: embedkit train, compute.fast_dropout false (before)",
+            **common,
+            "tokens_per_s": round(real_tokens / statistics.median(slow_s)),
+            "spread": _spread([real_tokens / s for s in slow_s]),
+            "train_peak_fraction": round(
+                statistics.median([flops / s / top for s, top in zip(slow_s, peaks, strict=True)]), 3
+            ),
+        },
+        {
             "benchmark": "train: ratios (median of repeats)",
             **common,
             "train_speedup_vs_plain": round(statistics.median(ratios), 3),
             "speedup_spread": _spread(ratios, digits=3),
+            "fast_dropout_speedup": round(statistics.median(dropout_ratios), 3),
+            "fast_dropout_spread": _spread(dropout_ratios, digits=3),
             "train_peak_fraction": round(statistics.median(fractions), 3),
             "peak_fraction_spread": _spread(fractions, digits=3),
             "peak_gflops_spread": _spread([top / 1e9 for top in peaks], digits=1),
@@ -145,7 +159,7 @@ def _timed_train(durations: list[float], masks: list):
         SentenceTransformerTrainer.compute_loss = original_loss
 
 
-def _time_embedkit(data: Path, out: Path, device: str) -> float:
+def _time_embedkit(data: Path, out: Path, device: str, fast_dropout: bool = True) -> tuple[float, float]:
     from embedkit.cli import main
 
     recipe = {
@@ -159,6 +173,7 @@ def _time_embedkit(data: Path, out: Path, device: str) -> float:
             "freeze_embeddings": True,
             "mixed_precision": "auto" if device == "cuda" else "no",
             "memory_check": False,
+            "fast_dropout": fast_dropout,
         },
         "stages": [
             {
@@ -184,7 +199,9 @@ def _time_embedkit(data: Path, out: Path, device: str) -> float:
     return durations[0], _padding(masks)
 
 
-def _time_plain(model_path: Path, pairs: list[tuple[str, str, float]], out: Path, device: str) -> float:
+def _time_plain(
+    model_path: Path, pairs: list[tuple[str, str, float]], out: Path, device: str
+) -> tuple[float, float]:
     """The docs' recipe, written as a user would: defaults everywhere, embeddings frozen by hand."""
     import torch
     from datasets import Dataset
