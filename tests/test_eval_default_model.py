@@ -21,7 +21,9 @@ def test_tatoeba_plugin_matches_stock_mteb_and_prompt_matters(tmp_path, shared_d
 
     plugin = get_task("TatoebaIndic").filter_languages(LANGS)
     run_eval(["default"], [plugin], tmp_path / "out")
-    run_eval(["default"], [get_task("TatoebaIndic").filter_languages(LANGS)], tmp_path / "out", prompt="none")
+    run_eval(
+        ["default"], [get_task("TatoebaIndic").filter_languages(LANGS)], tmp_path / "out", prompts=["none"]
+    )
     by_prompt = {m.prompt: m.scores["TatoebaIndic"] for m in load_eval(tmp_path / "out").models}
 
     write_tatoeba_hub_copy(tmp_path / "copies", shared_data / "tatoeba", LANGS)

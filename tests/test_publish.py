@@ -223,3 +223,38 @@ def test_a_link_inside_the_model_is_copied_as_a_file_and_the_folder_is_readable(
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode & 0o044 == 0o044 and (not path.is_dir() or mode & 0o011 == 0o011), (path, oct(mode))
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".published.")]  # no temp folder left
+
+
+def test_prompts_model_none_the_report_and_the_card_compare_with_the_base_at_its_best_prompt(
+    run_dir, tiny_model, tmp_path
+):
+    """`embedkit eval --prompts model,none` scores both models at both prompts in one run; the report's
+    best-prompt table and the card's summary take the base at whichever prompt scores higher, per task."""
+    from embedkit.evaluation import load_eval
+
+    run = tmp_path / "sts-hi"
+    shutil.copytree(run_dir, run, ignore=shutil.ignore_patterns("eval"))
+    tasks = "STSbEnglish,KuralBitextMining"
+    args = ["eval", "--quiet", str(tiny_model), str(run / "model"), "--tasks", tasks]
+    assert main([*args, "--prompts", "model,none", "--out", str(run / "eval")]) == 0
+    results = load_eval(run / "eval")
+    labels = [m.label for m in results.models]
+    assert labels == ["local/tiny-model [query]", "local/tiny-model", "local/sts-hi [query]", "local/sts-hi"]
+    base = {m.prompt: m for m in results.models if m.name == "local/tiny-model"}
+    mine = next(m for m in results.models if m.name == "local/sts-hi" and m.prompt == "query")
+    assert base["query"].scores != base["none"].scores  # the prompt changes the scores
+
+    report = (run / "eval" / "report.md").read_text(encoding="utf-8")
+    section = report.split("## Against the baseline at its best prompt", 1)[1].split("\n## ", 1)[0]
+    card_out = tmp_path / "published"
+    assert main(["publish", "--quiet", str(run), "--to", str(card_out)]) == 0
+    card = (card_out / "README.md").read_text(encoding="utf-8")
+    summary = card.split("### Summary", 1)[1].split("\n### ", 1)[0]
+    assert "local/tiny-model [query]" in summary and "Δ vs local/tiny-model, best prompt" in summary
+    for task in ("STSbEnglish", "KuralBitextMining"):
+        best, prompt = max((base[p].task_mean(task), p) for p in ("query", "none"))
+        row = next(line for line in section.splitlines() if line.startswith(f"| {task} |"))
+        assert f"{best:.2f} ({prompt})" in row
+        assert f"{mine.task_mean(task) - best:+.2f}" in row
+        card_row = next(line for line in summary.splitlines() if line.startswith(f"| {task} |"))
+        assert card_row.rstrip(" |").endswith(f"{mine.task_mean(task) - best:+.2f} ({prompt})")

@@ -95,7 +95,9 @@ def check_loss_args(name: str, loss_args: dict[str, Any]) -> str | None:
     """A problem with `loss_args` for loss `name`, or None."""
     from sentence_transformers.sentence_transformer import losses
 
-    accepted = [p for p in inspect.signature(getattr(losses, name)).parameters if p not in ("self", "model")]
+    # the signature of __init__: some loss classes (the Cached* ones) hide theirs behind (*args, **kwargs)
+    init = getattr(losses, name).__init__
+    accepted = [p for p in inspect.signature(init).parameters if p not in ("self", "model")]
     for key in loss_args:
         if key not in accepted:
             return f"{name} takes no argument {key!r} (accepts: {', '.join(accepted)})"

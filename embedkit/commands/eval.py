@@ -17,7 +17,8 @@ mteb.evaluate. Tasks: embedkit's plugins (local data), any installed mteb task (
 --data-dir copies), or a corpus folder. Results go to OUT/results/ in mteb's layout (resumable: re-running
 into OUT skips finished results), plus OUT/report.md, OUT/report.html and OUT/plots/. The first MODEL is the
 baseline the report compares the others against. Every text gets one prompt: the model's default prompt,
-or --prompt NAME|none; compare models only under the same prompt."""
+or --prompt NAME|none; --prompts model,none scores each model under both, and the report then compares the
+other models with the baseline at its best prompt per task."""
 
 
 def register(subparsers, common) -> None:
@@ -29,8 +30,14 @@ def register(subparsers, common) -> None:
     which.add_argument("--suite", help="a suite name (see --list)")
     which.add_argument("--tasks", help="comma-separated task names or corpus folders (see --list)")
     p.add_argument("--out", type=Path, help="output folder")
-    p.add_argument(
+    prompt = p.add_mutually_exclusive_group()
+    prompt.add_argument(
         "--prompt", help="prompt name applied to every text, or 'none' (default: the model's default)"
+    )
+    prompt.add_argument(
+        "--prompts",
+        help="score every model under each of these, comma-separated: 'model' (its default prompt), "
+        "'none', or a prompt name; e.g. model,none",
     )
     p.add_argument(
         "--langs", help="keep only subsets with these languages (ISO 639-3 or 639-1, comma-separated)"
@@ -90,6 +97,18 @@ def _tasks(args: argparse.Namespace) -> list:
     return tasks
 
 
+def _prompts(args: argparse.Namespace) -> list[str | None]:
+    """--prompt X or --prompts A,B as run_eval's prompts: None is the model's default prompt."""
+    if args.prompts is None:
+        return [args.prompt]
+    names = [name.strip() for name in args.prompts.split(",") if name.strip()]
+    if not names:
+        raise UserError("--prompts is empty; give e.g. model,none")
+    if len(set(names)) != len(names):
+        raise UserError(f"--prompts {args.prompts}: a prompt is named twice")
+    return [None if name == "model" else name for name in names]
+
+
 def _languages(task) -> str:
     codes = dict.fromkeys(lang.split("-")[0] for lang in task.metadata.languages)
     return ", ".join(codes) or "no languages"
@@ -146,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
         args.models,
         tasks,
         args.out,
-        prompt=args.prompt,
+        prompts=_prompts(args),
         data_dir=args.data_dir,
         batch_size=args.batch_size,
         overwrite=args.overwrite,

@@ -159,6 +159,33 @@ def _languages(model: ModelScores, tasks: dict[str, TaskInfo], sources: list[Dat
     return sorted({iso1(code) for code in codes if code})
 
 
+def _summary_table(model: ModelScores, others: list[ModelScores], tasks: dict[str, TaskInfo]) -> str:
+    """Task means: this model, every other model at each prompt, and the change against each other
+    model at its best prompt for the task."""
+    if not others:
+        return ""
+    groups: dict[tuple[str, str], list[ModelScores]] = {}
+    for other in others:
+        groups.setdefault((other.name, other.revision), []).append(other)
+    header = ["task", "this model", *(o.label for o in others)]
+    header += [f"Δ vs {name}, best prompt" for name, _revision in groups]
+    lines = ["### Summary", "", "Main score ×100, mean over each task's subsets.", ""]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for task in model.scores:
+        mine = model.task_mean(task)
+        cells = [task, _cell(mine), *(_cell(o.task_mean(task)) for o in others)]
+        for members in groups.values():
+            scored = [(v, o.prompt) for o in members if (v := o.task_mean(task)) is not None]
+            best = max(scored, default=None)
+            cells.append("–" if best is None or mine is None else f"{mine - best[0]:+.2f} ({best[1]})")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
 def _eval_tables(model: ModelScores, others: list[ModelScores], tasks: dict[str, TaskInfo]) -> str:
     lines = []
     for task, subsets in model.scores.items():
@@ -223,7 +250,9 @@ def build_card(
     from huggingface_hub import ModelCard, ModelCardData
 
     sources = data_sources(run)
-    others = [m for m in results.models if m is not model and m.prompt == model.prompt]
+    # every other evaluated model under every prompt it was scored with (e.g. the base with and without
+    # its prompt): "better than the base" is read against the base at its best prompt
+    others = [m for m in results.models if m.revision != model.revision]
     card_data = ModelCardData(
         model_name=name,
         base_model=base_model_id(run),
@@ -263,6 +292,7 @@ embeddings = model.encode(["...", "..."]{prompt_arg})
 MTEB tasks run with `embedkit eval` through mteb's own evaluators; scores are each task's main score ×100.
 {prompt_line}{" Compared with: " + ", ".join(o.label for o in others) + "." if others else ""}
 
+{_summary_table(model, others, results.tasks)}
 {_eval_tables(model, others, results.tasks)}
 ## Training
 

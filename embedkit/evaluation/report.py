@@ -49,6 +49,36 @@ def _values(results: EvalResults, values: list[float | None]) -> list[str]:
     return [_fmt(v) for v in values] + [_fmt_delta(v, base) for v in values[1:]]
 
 
+def best_prompt_section(results: EvalResults) -> Section | None:
+    """When the baseline was scored under several prompts: every other model (at each of its prompts)
+    against the baseline at its best prompt, task by task. None when there is nothing to compare."""
+    base = results.models[0]
+    same = [m for m in results.models if (m.name, m.revision) == (base.name, base.revision)]
+    others = [m for m in results.models if (m.name, m.revision) != (base.name, base.revision)]
+    if len(same) < 2 or not others:
+        return None
+    rows = []
+    for task, info in results.tasks.items():
+        scored = [(value, m.prompt) for m in same if (value := m.task_mean(task)) is not None]
+        if not scored:
+            continue
+        best, prompt = max(scored)
+        values = [m.task_mean(task) for m in others]
+        rows.append(
+            [task, info.main_score, f"{best:.2f} ({prompt})", *map(_fmt, values)]
+            + [_fmt_delta(v, best) for v in values]
+        )
+    header = ["task", "metric", f"{base.name}, best prompt"]
+    header += [m.label for m in others] + [f"Δ {m.label}" for m in others]
+    first_delta = 3 + len(others)
+    return Section(
+        "Against the baseline at its best prompt",
+        f"For each task, {base.name} under whichever of its evaluated prompts "
+        f"({', '.join(m.prompt for m in same)}) scores higher; Δ: the other models against that score.",
+        Table(header, rows, set(range(first_delta, len(header)))),
+    )
+
+
 def build_sections(results: EvalResults, plots: dict[str, Path]) -> list[Section]:
     out = results.out
     header, deltas = _columns(results)
@@ -71,6 +101,8 @@ def build_sections(results: EvalResults, plots: dict[str, Path]) -> list[Section
             [str(plots[k].relative_to(out)) for k in ("summary", "summary-delta") if k in plots],
         )
     )
+    if best := best_prompt_section(results):
+        sections.append(best)
     for task, info in results.tasks.items():
         subsets = list(dict.fromkeys(s for m in results.models for s in m.scores.get(task, {})))
         rows = []

@@ -13,6 +13,7 @@ import json
 import logging
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -96,20 +97,22 @@ class EvalRun:
         return json.dumps(data, indent=2, ensure_ascii=False)
 
 
-def _load_models(specs: list[str], prompt: str | None, batch_size: int, device: str | None):
+def _load_models(specs: list[str], prompts: Sequence[str | None], batch_size: int, device: str | None):
+    """Each model once, with an encoder per distinct prompt it resolves to (None: its default prompt)."""
     from embedkit.models import load_model, resolve_model
 
     loaded: list[tuple[EvalModel, CachedEncoder]] = []
     for spec in specs:
         folder = resolve_model(spec)
         model = load_model(spec, device=device)
-        prompt_name, prompt_text = resolve_prompt(model, prompt)
         name, revision = model_name(spec, folder), content_revision(folder)
         if any(m.name == name and m.revision == revision for m, _ in loaded):
             raise UserError(f"model {spec!r} is given twice (same files as an earlier MODEL)")
-        meta = model_meta(model, name, revision, prompt_name)
-        record = EvalModel(spec, str(folder), name, revision, prompt_name, prompt_text)
-        loaded.append((record, CachedEncoder(model, meta, prompt_text, batch_size=batch_size)))
+        resolved = dict.fromkeys(resolve_prompt(model, prompt) for prompt in prompts)
+        for prompt_name, prompt_text in resolved:
+            meta = model_meta(model, name, revision, prompt_name)
+            record = EvalModel(spec, str(folder), name, revision, prompt_name, prompt_text)
+            loaded.append((record, CachedEncoder(model, meta, prompt_text, batch_size=batch_size)))
     return loaded
 
 
@@ -129,24 +132,25 @@ def run_eval(
     tasks: list[AbsTask],
     out: Path,
     *,
-    prompt: str | None = None,
+    prompts: Sequence[str | None] = (None,),
     data_dir: Path | None = None,
     batch_size: int = 128,
     overwrite: bool = False,
     device: str | None = None,
     progress: Progress = SILENT,
 ) -> EvalRun:
-    """Evaluate every model on every task; write OUT/results/ (mteb layout) and OUT/eval.json.
+    """Evaluate every model under every prompt of `prompts` on every task; write OUT/results/ (mteb
+    layout) and OUT/eval.json. A prompt is a prompt name, "none", or None: the model's default prompt.
 
     Every file is written temp-then-rename; a damaged cached result is named in a warning and recomputed.
     """
     with warnings.catch_warnings():
         # mteb's bitext scorer copies a tensor with torch.tensor(); harmless, but it warns once per subset
         warnings.filterwarnings("ignore", message="To copy construct from a tensor", category=UserWarning)
-        return _run_eval(model_specs, tasks, out, prompt, data_dir, batch_size, overwrite, device, progress)
+        return _run_eval(model_specs, tasks, out, prompts, data_dir, batch_size, overwrite, device, progress)
 
 
-def _run_eval(model_specs, tasks, out, prompt, data_dir, batch_size, overwrite, device, progress) -> EvalRun:
+def _run_eval(model_specs, tasks, out, prompts, data_dir, batch_size, overwrite, device, progress) -> EvalRun:
     import mteb
 
     from mteb_tasks import check_hub_data, load_task_data
@@ -155,7 +159,7 @@ def _run_eval(model_specs, tasks, out, prompt, data_dir, batch_size, overwrite, 
     if not tasks:
         raise UserError("no tasks to run (check --tasks / --suite / --langs)")
     check_hub_data(tasks, data_dir)
-    loaded = _load_models(model_specs, prompt, batch_size, device)
+    loaded = _load_models(model_specs, prompts, batch_size, device)
     out.mkdir(parents=True, exist_ok=True)
     cache = AtomicResultCache(out)
     repair(cache, [encoder.mteb_model_meta for _, encoder in loaded])

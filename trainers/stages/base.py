@@ -147,13 +147,14 @@ class Stage:
     fallback_max_length: ClassVar[int] = 512  # for a model without max_seq_length
     checkpoint_files: ClassVar[tuple[str, ...]] = (CHECKPOINT_STATE,)  # a complete checkpoint has them
 
-    def __init__(self, config: StageConfig, index: int, ctx: RunContext) -> None:
+    def __init__(self, config: StageConfig, index: int, ctx: RunContext, place: tuple = ()) -> None:
         self.config, self.index, self.ctx = config, index, ctx
+        self.place = place or ("stages", index)  # where the config sits in the recipe, for errors
         self.name = config.name or config.type
         self.dir = ctx.out / "checkpoints" / f"{index + 1:02d}-{self.name}"
 
     def error(self, field_path: tuple, problem: str, fix: str | None = None) -> Exception:
-        return self.ctx.recipe.error(("stages", self.index, *field_path), problem, fix)
+        return self.ctx.recipe.error((*self.place, *field_path), problem, fix)
 
     # --- recipe-time checks ---
 
@@ -214,11 +215,11 @@ class Stage:
     def load_train(self) -> tuple[Dataset, list]:
         corpora = []
         for j, ref in enumerate(self.config.train):
-            corpus = load_ref(ref, ("stages", self.index, "train", j), self.ctx.recipe)
+            corpus = load_ref(ref, (*self.place, "train", j), self.ctx.recipe)
             require_columns(
                 corpus,
                 self.corpus_columns(),
-                ("stages", self.index, "train", j),
+                (*self.place, "train", j),
                 self.ctx.recipe,
                 f"a {self.type_name} stage {self.purpose}",
             )
@@ -256,7 +257,7 @@ class Stage:
 
         corpora, manifests = [], []
         for j, ref in enumerate(dev_spec.data):
-            loc = ("stages", self.index, "dev", "data", j)
+            loc = (*self.place, "dev", "data", j)
             corpus = load_ref(ref, loc, self.ctx.recipe)
             manifests.append(manifest_summary(corpus))
             name = dev_spec.evaluator or DEFAULT_FOR_KIND.get(corpus.kind or "")

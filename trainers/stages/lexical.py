@@ -123,7 +123,7 @@ class LexicalStage(Stage):
         else:
             corpora = []
             for j, ref in enumerate(spec.data):
-                loc = ("stages", self.index, "dev", "data", j)
+                loc = (*self.place, "dev", "data", j)
                 corpus = load_ref(ref, loc, self.ctx.recipe)
                 require_columns(corpus, self.corpus_columns(), loc, self.ctx.recipe, "a lexical dev corpus")
                 manifests.append(manifest_summary(corpus))
