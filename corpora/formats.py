@@ -18,7 +18,7 @@ from itertools import zip_longest
 from pathlib import Path
 from typing import Any, ClassVar
 
-from corpora.heldout import MUSE_SPLITS, kural_is_test
+from corpora.heldout import MUSE_SPLITS, OPEN_TAMIL_TEST, bli_split, kural_is_test
 from corpora.languages import lang_code, lang_in_name
 from corpora.readers import (
     STSB_COLUMNS,
@@ -27,6 +27,7 @@ from corpora.readers import (
     describe_value,
     dictionary_pairs,
     line_count_mismatch,
+    open_tamil_entries,
     read_kurals,
     read_lines,
     stsb_rows,
@@ -603,6 +604,45 @@ class KuralReader(Reader):
                     kural.number,
                     {"id": f"kural:{kural.number}", "source": "libkural", "entries": entries},
                 )
+
+
+@register
+class OpenTamilReader(Reader):
+    """open-tamil's English-Tamil dictionary (`parallel_dictionary.txt` in the `solthiruthi` registry
+    package, `english - tamil` a line). `opentamil_part`: `train` (entries outside the OpenTamilBLI test:
+    neither the English word is a test query nor the Tamil word one of their gold translations), `test`
+    (the test entries) or `all`. Entries without Tamil script are skipped, as the task skips them."""
+
+    name = "opentamil"
+    multilingual = True
+    option_defaults = {"opentamil_part": "train"}
+
+    def resolve_langs(self, inputs: list[Input], langs: list[str]) -> list[Input]:
+        if sorted(langs) != ["en", "ta"]:
+            raise user_error(
+                f"the opentamil format is English-Tamil, got --lang {','.join(langs)}", "use --lang en,ta"
+            )
+        if self.options["opentamil_part"] not in ("train", "test", "all"):
+            part = self.options["opentamil_part"]
+            raise user_error(f"opentamil_part {part!r} is not one of train, test, all")
+        return inputs
+
+    def records(self, ctx: BuildContext) -> Iterator[Record]:
+        part = self.options["opentamil_part"]
+        for inp in self.inputs:
+            path = inp.file / "parallel_dictionary.txt" if inp.file.is_dir() else inp.file
+            entries = open_tamil_entries(path)
+            gold = bli_split([(source, target) for _, source, target in entries], OPEN_TAMIL_TEST)
+            targets = {target for found in gold.values() for target in found}
+            for number, source, target in entries:
+                is_test = source in gold or target in targets
+                if part != "all" and is_test != (part == "test"):
+                    ctx.count_in()
+                    ctx.drop("opentamil_test" if is_test else "opentamil_train")
+                    continue
+                words = [("en", source, ""), ("ta", target, "")]
+                fields = {"id": f"opentamil:{source}", "source": "open-tamil", "entries": words}
+                yield Record(str(path), number, fields)
 
 
 def _reject_constant(name: str) -> None:

@@ -348,6 +348,26 @@ def dictionary_pairs(
         yield number, source, target
 
 
+def has_script(text: str, script: str) -> bool:
+    """Whether `text` has a letter of `script`, e.g. "TAMIL" (first word of the Unicode character names)."""
+    import unicodedata
+
+    return any(unicodedata.name(char, "").startswith(script + " ") for char in text if char.isalpha())
+
+
+OPEN_TAMIL_FORMAT = DictionaryFormat(separator=" - ")  # parallel_dictionary.txt: `english - tamil`
+
+
+def open_tamil_entries(path: Path) -> list[tuple[int, str, str]]:
+    """(line, English, Tamil) of open-tamil's English-Tamil dictionary, entries with Tamil script on the
+    Tamil side only (~8k are untranslated English copies), in file order: what the OpenTamilBLI task and
+    the `opentamil` format both read."""
+    entries = [(n, s, t) for n, s, t in dictionary_pairs(path, OPEN_TAMIL_FORMAT) if has_script(t, "TAMIL")]
+    if not entries:
+        raise InputError(path, None, "no word pairs")
+    return entries
+
+
 def read_dictionary(path: Path, fmt: DictionaryFormat) -> list[tuple[str, str]]:
     """(source word, target word) pairs in file order."""
     pairs = [(source, target) for _, source, target in dictionary_pairs(path, fmt)]

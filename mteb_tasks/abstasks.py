@@ -23,6 +23,7 @@ from corpora.heldout import EveryNth, RankRange, bli_split  # noqa: F401  (re-ex
 from corpora.readers import (
     DictionaryFormat,
     TableFormat,
+    has_script,
     read_aligned,
     read_aligned_dictionary,
     read_dictionary,
@@ -146,13 +147,6 @@ class ScoredPairsSTS(LocalDataTask, AbsTaskSTS):
         rows = read_scored_pairs(root / self.files[subset], self.table)
         text1, text2, score = zip(*rows, strict=True)
         return Dataset.from_dict({"sentence1": list(text1), "sentence2": list(text2), "score": list(score)})
-
-
-def has_script(text: str, script: str) -> bool:
-    """Whether `text` has a letter of `script`, e.g. "TAMIL" (first word of the Unicode character names)."""
-    import unicodedata
-
-    return any(unicodedata.name(char, "").startswith(script + " ") for char in text if char.isalpha())
 
 
 class DictionaryBLI(LocalDataTask, AbsTaskRetrieval):

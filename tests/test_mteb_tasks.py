@@ -116,6 +116,28 @@ def test_open_tamil_bli_holds_out_every_40th_word():
     assert all(any("\u0b80" <= c <= "\u0bff" for c in word) for word in split["corpus"]["text"])
 
 
+def test_opentamil_corpus_parts_split_the_task_dictionary_by_its_test_words(tmp_path):
+    """The `opentamil` lexicon format's train part never holds an OpenTamilBLI test query or one of their
+    gold translations; train and test together are every entry the task reads."""
+    from corpora import build_corpus, load_corpus
+    from embedkit.paths import package_path
+
+    dictionary = package_path("solthiruthi") / "data" / "parallel_dictionary.txt"
+    parts = {}
+    for part in ("train", "test"):
+        out = build_corpus(
+            "lexicon", [str(dictionary)], ["en", "ta"], tmp_path / part, "opentamil", opentamil_part=part
+        )
+        data = load_corpus(out)
+        parts[part] = set(zip(data["word1"], data["word2"], strict=True))
+    queries, gold = get_task("OpenTamilBLI").test_words("eng-tam")
+    assert len(queries) == 932 and len(parts["train"]) > 30_000
+    assert not {english for english, _ in parts["train"]} & queries
+    assert not {tamil for _, tamil in parts["train"]} & gold
+    assert queries <= {english for english, _ in parts["test"]}
+    assert not parts["train"] & parts["test"]
+
+
 def test_kural_split_holds_out_whole_chapters():
     kurals = read_kurals(Path(importlib.util.find_spec("libkural").origin))
     test = [k for k in kurals if kural_is_test(k)]

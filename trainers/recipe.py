@@ -115,9 +115,14 @@ class StageConfig(Strict):
     @model_validator(mode="before")
     @classmethod
     def _single_train(cls, value: Any) -> Any:
-        if isinstance(value, dict) and isinstance(value.get("train"), str | dict):
-            value = {**value, "train": [value["train"]]}
-        return value
+        return train_as_list(value)
+
+
+def train_as_list(value: Any) -> Any:
+    """`train: one corpus` is short for `train: [one corpus]`."""
+    if isinstance(value, dict) and isinstance(value.get("train"), str | dict):
+        value = {**value, "train": [value["train"]]}
+    return value
 
 
 class Compute(Strict):

@@ -20,8 +20,21 @@ VALUE_FLAGS = (
     "min_script_share",
     "muse_split",
 )
-VALUE_FLAGS += ("kural_part", "hub_config", "split", "tagger", "wordlist")
-FORMATS = ("stsb", "tsv", "csv", "jsonl", "text", "aligned", "muse", "babelnet", "cldr", "kural", "hub")
+VALUE_FLAGS += ("kural_part", "opentamil_part", "hub_config", "split", "tagger", "wordlist")
+FORMATS = (
+    "stsb",
+    "tsv",
+    "csv",
+    "jsonl",
+    "text",
+    "aligned",
+    "muse",
+    "babelnet",
+    "cldr",
+    "kural",
+    "opentamil",
+    "hub",
+)
 
 
 def register(sub, common) -> None:
@@ -76,6 +89,11 @@ def register(sub, common) -> None:
         "--kural-part",
         choices=("train", "test", "all"),
         help="Thirukkural couplets of the kural format (default train: outside the held-out chapters)",
+    )
+    lexicon.add_argument(
+        "--opentamil-part",
+        choices=("train", "test", "all"),
+        help="entries of the opentamil format (default train: outside the OpenTamilBLI test words)",
     )
     lexicon.add_argument(
         "--exclude-muse-test",
@@ -139,6 +157,7 @@ def build_options(args: argparse.Namespace) -> dict:
         "min_script_share": args.min_script_share,
         "muse_split": args.muse_split,
         "kural_part": args.kural_part,
+        "opentamil_part": args.opentamil_part,
         "exclude_muse_test": args.exclude_muse_test,
         "exclude_words": args.exclude_words,
         "hub_config": args.hub_config,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from mteb.abstasks.task_metadata import TaskMetadata
 
 from corpora.heldout import MUSE_TEST, NLPC_LEXICON_TEST, OPEN_TAMIL_TEST
-from corpora.readers import MUSE_HUNALIGN, DictionaryFormat
+from corpora.readers import MUSE_HUNALIGN, OPEN_TAMIL_FORMAT
 from mteb_tasks.abstasks import AlignedDictionaryBLI, DictionaryBLI
 
 
@@ -48,7 +48,7 @@ class MuseBLI(DictionaryBLI):
 
 class OpenTamilBLI(DictionaryBLI):
     files = {"eng-tam": "parallel_dictionary.txt"}
-    dictionary = DictionaryFormat(separator=" - ", source_first=True)
+    dictionary = OPEN_TAMIL_FORMAT
     test_split = OPEN_TAMIL_TEST
     candidates_every = 8
     target_script = "TAMIL"  # ~8k entries are untranslated English copies

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
-from trainers.recipe import DataRef, StageConfig, Strict
+from trainers.recipe import DataRef, StageConfig, Strict, train_as_list
 from trainers.stages.base import PreparedStage, Stage, StageData, register_stage
 from trainers.stages.custom import CustomConfig, CustomStage
 
@@ -47,6 +47,11 @@ class TaskSpec(Strict):
     batch_sampler: Literal["random", "length", "no_duplicates"] = Field(
         default="random", description="no_duplicates for in-batch-negative losses on repeated texts"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _single_train(cls, value: Any) -> Any:
+        return train_as_list(value)
 
 
 class MultitaskConfig(StageConfig):
