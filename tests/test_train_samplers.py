@@ -42,3 +42,53 @@ def test_length_grouping_cuts_padding(lengths):
     # still shuffled: consecutive batches are not in length order
     longest = [max(lengths[b]) for b in grouped]
     assert longest != sorted(longest) and longest != sorted(longest, reverse=True)
+
+
+@pytest.fixture(scope="module")
+def multiway(shared_data):
+    """A real multi-way parallel corpus: the first 400 NTREX English sentences, each with its Hindi, Tamil,
+    Marathi and Bengali translation (every English sentence four times)."""
+    from datasets import Dataset
+
+    ntrex = shared_data / "ntrex128"
+    english = (ntrex / "newstest2019-src.eng.txt").read_text(encoding="utf-8").splitlines()[:400]
+    rows = {"source": [], "target": []}
+    for code in ("hin", "tam", "mar", "ben"):
+        target = (ntrex / f"newstest2019-ref.{code}.txt").read_text(encoding="utf-8").splitlines()[:400]
+        rows["source"] += english
+        rows["target"] += target
+    return Dataset.from_dict(rows)
+
+
+def test_length_grouped_no_duplicates_has_no_repeat_and_little_padding(multiway):
+    from trainers.samplers import LengthGroupedNoDuplicatesBatchSampler
+
+    pairs = zip(multiway["source"], multiway["target"], strict=True)
+    lengths = np.array([max(len(s), len(t)) for s, t in pairs])
+
+    def make(cls, epoch=0, seed=42, drop_last=True):
+        sampler = cls(multiway, batch_size=32, drop_last=drop_last, seed=seed, lengths=lengths)
+        sampler.set_epoch(epoch)
+        return sampler, list(sampler)
+
+    sampler, grouped = make(LengthGroupedNoDuplicatesBatchSampler)
+    assert len(grouped) == len(sampler) and all(len(b) == 32 for b in grouped)
+    for batch in grouped:
+        texts = [multiway["source"][i] for i in batch] + [multiway["target"][i] for i in batch]
+        assert len(set(texts)) == len(texts)
+    # plain length grouping does put copies of one English sentence together here
+    _, plain_grouped = make(LengthGroupedBatchSampler)
+    assert any(len({multiway["source"][i] for i in b}) < len(b) for b in plain_grouped)
+
+    def padding(batch_list):
+        return sum(max(lengths[b]) * len(b) - sum(lengths[b]) for b in batch_list)
+
+    _, random_batches = make(SeededBatchSampler)
+    assert padding(grouped) < 0.4 * padding(random_batches)
+    # every row once per epoch (short batches kept without drop_last); the order follows seed and epoch
+    _, whole = make(LengthGroupedNoDuplicatesBatchSampler, drop_last=False)
+    assert sorted(i for b in whole for i in b) == list(range(len(multiway)))
+    assert make(LengthGroupedNoDuplicatesBatchSampler, epoch=1)[1] == make(
+        LengthGroupedNoDuplicatesBatchSampler, epoch=1
+    )[1]
+    assert make(LengthGroupedNoDuplicatesBatchSampler, epoch=1)[1] != grouped

@@ -106,8 +106,10 @@ class StageConfig(Strict):
     weight_decay: float = Field(default=0.01, ge=0)
     scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup", "polynomial"] = "linear"
     max_grad_norm: float = Field(default=1.0, ge=0)
-    batch_sampler: Literal["auto", "random", "length", "no_duplicates"] = Field(
-        default="auto", description="auto: the stage type's choice; length: length-grouped batches"
+    batch_sampler: Literal["auto", "random", "length", "no_duplicates", "length_no_duplicates"] = Field(
+        default="auto",
+        description="auto: the stage type's choice; length: length-grouped batches; no_duplicates: no text "
+        "twice in a batch; length_no_duplicates: both",
     )
     eval_every: float | int = Field(default=0.25, gt=0, description="steps (int) or share of the stage (0-1)")
     save_every: int = Field(default=100, ge=1, description="checkpoint every N steps (resume point)")

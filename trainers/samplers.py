@@ -65,3 +65,68 @@ class LengthGroupedBatchSampler(SeededBatchSampler):
         full = [b for b in batches if len(b) == self.batch_size]
         short = [b for b in batches if len(b) < self.batch_size]
         return [full[i] for i in rng.permutation(len(full))] + short
+
+
+class LengthGroupedNoDuplicatesBatchSampler(SeededBatchSampler):
+    """Length-grouped batches (as LengthGroupedBatchSampler) in which no text occurs twice, for losses whose
+    in-batch negatives must not be copies of a positive: a multi-way parallel corpus repeats each English
+    sentence once per language, and translations of one sentence have similar lengths, so plain length
+    grouping would often put two copies in one batch. Inside each sorted window, batches are filled
+    greedily with the next row none of whose texts the batch holds yet; a row that does not fit waits for
+    the next batch; the window's last short batch moves on to the next window."""
+
+    def __init__(self, dataset, batch_size: int, drop_last: bool, valid_label_columns=None, **kwargs) -> None:
+        super().__init__(dataset, batch_size, drop_last, valid_label_columns, **kwargs)
+        labels = set(valid_label_columns or ())
+        columns = [
+            dataset[name]
+            for name, feature in dataset.features.items()
+            if name not in labels and getattr(feature, "dtype", None) == "string"
+        ]
+        self.texts = [frozenset(row) for row in zip(*columns, strict=True)]
+        self._made: tuple[int, list[list[int]]] | None = None  # (epoch, its batches)
+
+    def _fill(self, rows: list[int]) -> list[list[int]]:
+        batches = []
+        while rows:
+            batch, seen, rest = [], set(), []
+            for row in rows:
+                texts = self.texts[row]
+                if len(batch) < self.batch_size and not texts & seen:
+                    batch.append(row)
+                    seen |= texts
+                else:
+                    rest.append(row)
+            batches.append(batch)
+            rows = rest
+        return batches
+
+    def batches(self) -> list[list[int]]:
+        if self._made is not None and self._made[0] == self.epoch:
+            return self._made[1]
+        rng = self._rng()
+        order = rng.permutation(self.size)
+        window = self.batch_size * MEGA_BATCH
+        full, carry = [], []
+        for start in range(0, self.size, window):
+            chunk = np.concatenate([np.array(carry, dtype=int), order[start : start + window]])
+            chunk = chunk[np.argsort(-self.lengths[chunk], kind="stable")]
+            filled = self._fill(chunk.tolist())
+            carry = [row for batch in filled if len(batch) < self.batch_size for row in batch]
+            full += [batch for batch in filled if len(batch) == self.batch_size]
+        short = self._fill(carry)  # each short batch still without repeats (drop_last drops them all)
+        made = [full[i] for i in rng.permutation(len(full))] + short
+        self._made = (self.epoch, made)
+        return made
+
+    def __len__(self) -> int:
+        sizes = [len(batch) for batch in self.batches()]
+        return sum(size == self.batch_size or not self.drop_last for size in sizes)
+
+
+# recipe `batch_sampler` choice -> our seeded sampler (`no_duplicates` is sentence-transformers' own)
+SAMPLERS: dict[str, type[SeededBatchSampler]] = {
+    "random": SeededBatchSampler,
+    "length": LengthGroupedBatchSampler,
+    "length_no_duplicates": LengthGroupedNoDuplicatesBatchSampler,
+}

@@ -533,7 +533,7 @@ class Stage:
     def batch_sampler(self, prepared: PreparedStage):
         import functools
 
-        from trainers.samplers import LengthGroupedBatchSampler, SeededBatchSampler
+        from trainers.samplers import SAMPLERS
 
         choice = self.config.batch_sampler
         if choice == "auto":
@@ -542,8 +542,7 @@ class Stage:
                 choice = "random"
         if choice == "no_duplicates":
             return "no_duplicates"
-        cls = LengthGroupedBatchSampler if choice == "length" else SeededBatchSampler
-        return functools.partial(cls, lengths=prepared.lengths)
+        return functools.partial(SAMPLERS[choice], lengths=prepared.lengths)
 
     def training_args(self, prepared: PreparedStage, total: int):
         from sentence_transformers import SentenceTransformerTrainingArguments

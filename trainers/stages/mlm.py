@@ -95,7 +95,7 @@ class MLMStage(Stage):
             )
         if config.whole_word and config.masking == "lem":
             yield ("whole_word",), "whole_word is for masking: random; lem masks one subword per word"
-        if config.batch_sampler == "no_duplicates":
+        if config.batch_sampler in ("no_duplicates", "length_no_duplicates"):
             yield ("batch_sampler",), "an mlm stage batches at random (random) or by length (auto, length)"
 
     # --- data ---

@@ -44,8 +44,9 @@ class TaskSpec(Strict):
     loss: str = Field(description="a sentence-transformers loss class name")
     loss_args: dict[str, Any] = Field(default_factory=dict)
     max_rows: int | None = Field(default=None, ge=1, description="a seeded random sample of this size")
-    batch_sampler: Literal["random", "length", "no_duplicates"] = Field(
-        default="random", description="no_duplicates for in-batch-negative losses on repeated texts"
+    batch_sampler: Literal["random", "length", "no_duplicates", "length_no_duplicates"] = Field(
+        default="random",
+        description="(length_)no_duplicates for in-batch-negative losses on corpora that repeat texts",
     )
 
     @model_validator(mode="before")
@@ -117,13 +118,12 @@ class TaskBatchSamplers:
     def __call__(self, dataset, **kwargs):
         from sentence_transformers.base.sampler import NoDuplicatesBatchSampler
 
-        from trainers.samplers import LengthGroupedBatchSampler, SeededBatchSampler
+        from trainers.samplers import SAMPLERS
 
         kind, lengths = self.by_dataset[id(dataset)]
         if kind == "no_duplicates":
             return NoDuplicatesBatchSampler(dataset, **kwargs)
-        cls = LengthGroupedBatchSampler if kind == "length" else SeededBatchSampler
-        return cls(dataset, lengths=lengths, **kwargs)
+        return SAMPLERS[kind](dataset, lengths=lengths, **kwargs)
 
 
 @register_stage("multitask")
