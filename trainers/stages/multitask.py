@@ -14,8 +14,10 @@ objective, keeps what each of them teaches: a later stage no longer trains the e
       batch_size: 64
       dev: {data: [...]}
 
-A task is read, checked and probed exactly as a `custom` stage with the same keys would be; every task shares
-the stage's batch size, optimiser, schedule, prompt and dev evaluator.
+A task is a stage of type custom (the default), sts, nli or distill without the schedule: it is read,
+checked, probed and given its loss and batch sampler exactly as that stage would be (a distill task computes
+its teacher embeddings before any stage trains). Every task shares the multitask stage's batch size,
+optimiser, schedule, prompt and dev evaluator.
 """
 
 from __future__ import annotations
@@ -24,40 +26,35 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
-from trainers.recipe import DataRef, StageConfig, Strict, train_as_list
-from trainers.stages.base import PreparedStage, Stage, StageData, register_stage
-from trainers.stages.custom import CustomConfig, CustomStage
+from trainers.recipe import UNION_TAGS, DataRef, StageConfig, train_as_list
+from trainers.stages.base import STAGES, PreparedStage, Stage, StageData, register_stage
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 
-class TaskSpec(Strict):
-    """One dataset of a multitask stage and the loss it trains with."""
+TASK_TYPES = ("custom", "sts", "nli", "distill")  # stage types whose training is the plain loop
+SHARED_KEYS = (  # set once on the multitask stage, for every task
+    "epochs", "max_steps", "batch_size", "lr", "warmup", "weight_decay", "scheduler", "max_grad_norm",
+    "eval_every", "save_every", "dev",
+)  # fmt: skip
 
-    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$", description="the task's name in logs and run.json")
-    train: list[DataRef] = Field(min_length=1, description="corpus folders or inline corpus specs")
-    columns: list[str] = Field(min_length=1, description="corpus columns fed to the loss, in order")
-    label: str | None = Field(default=None, description="corpus column passed to the loss as its label")
-    loss: str = Field(description="a sentence-transformers loss class name")
-    loss_args: dict[str, Any] = Field(default_factory=dict)
-    max_rows: int | None = Field(default=None, ge=1, description="a seeded random sample of this size")
-    batch_sampler: Literal["random", "length", "no_duplicates", "length_no_duplicates"] = Field(
-        default="random",
-        description="(length_)no_duplicates for in-batch-negative losses on corpora that repeat texts",
-    )
 
-    @model_validator(mode="before")
-    @classmethod
-    def _single_train(cls, value: Any) -> Any:
-        return train_as_list(value)
+class TaskProblem(Exception):
+    def __init__(self, path: tuple, problem: str) -> None:
+        super().__init__(problem)
+        self.path, self.problem = path, problem
 
 
 class MultitaskConfig(StageConfig):
     train: list[DataRef] = Field(default_factory=list, description="unused: each task has its own train")
-    tasks: list[TaskSpec] = Field(min_length=1)
+    tasks: list[dict[str, Any]] = Field(
+        min_length=1,
+        description="each a stage of type custom (default), sts, nli or distill, with its own name, train, "
+        "loss, loss_args, max_rows and batch_sampler",
+    )
     mix: Literal["proportional", "round_robin"] = Field(
         default="proportional",
         description="proportional: a batch's task drawn ∝ the task's batches; round_robin: tasks in turn "
@@ -75,25 +72,41 @@ class MultitaskConfig(StageConfig):
             raise ValueError("a multitask stage's batch_sampler is set per task")
         if self.dev is not None and self.dev.holdout is not None:
             raise ValueError("a multitask stage's dev is a dev corpus ('data'), not a holdout")
-        names = [task.name for task in self.tasks]
+        names = [task.get("name") for task in self.tasks if isinstance(task, dict)]
         if len(set(names)) != len(names):
             raise ValueError(f"task names repeat: {names}; give each task a distinct name")
         return self
 
 
-def task_config(stage: MultitaskConfig, task: TaskSpec) -> CustomConfig:
-    """The `custom` stage config that reads, checks and probes `task` the way a custom stage would."""
-    return CustomConfig(
-        type="custom",
-        name=task.name,
-        train=task.train,
-        columns=task.columns,
-        label=task.label,
-        loss=task.loss,
-        loss_args=task.loss_args,
-        max_rows=task.max_rows,
-        batch_size=stage.batch_size,
-    )
+def task_config(stage: MultitaskConfig, j: int) -> StageConfig:
+    """Task `j` as the stage config of its type, sharing the multitask stage's batch size; raises
+    TaskProblem (placed below the task) when it is not one."""
+    from trainers.stages.base import STAGES
+
+    raw = stage.tasks[j]
+    if not isinstance(raw.get("name"), str) or not raw["name"]:
+        raise TaskProblem(("name",), "a task needs a 'name'")
+    kind = raw.get("type", "custom")
+    if kind not in TASK_TYPES:
+        raise TaskProblem(("type",), f"a task is of type {', '.join(TASK_TYPES)}, not {kind!r}")
+    for key in SHARED_KEYS:
+        if key in raw:
+            raise TaskProblem((key,), f"{key!r} is set on the multitask stage, shared by every task")
+    config_cls = STAGES[kind].Config
+    try:
+        return config_cls.model_validate(train_as_list({**raw, "type": kind, "batch_size": stage.batch_size}))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = tuple(part for part in error["loc"] if not (isinstance(part, str) and part in UNION_TAGS))
+        if error["type"] == "extra_forbidden":
+            problem = (
+                f"unknown key {loc[-1]!r} for a {kind} task (known: {', '.join(config_cls.model_fields)})"
+            )
+        elif error["type"] == "missing":
+            problem = f"missing required key {loc[-1]!r}"
+        else:
+            problem = error["msg"].removeprefix("Value error, ")
+        raise TaskProblem(loc, problem) from None
 
 
 @dataclass(frozen=True)
@@ -107,23 +120,19 @@ class MultitaskPrepared(PreparedStage):
 
 
 class TaskBatchSamplers:
-    """The `batch_sampler` the Trainer calls once per task dataset: the task's own sampler and lengths."""
+    """The `batch_sampler` the Trainer calls once per task dataset: each task's own, as its stage type
+    would choose it."""
 
-    def __init__(self, config: MultitaskConfig, prepared: MultitaskPrepared) -> None:
-        self.by_dataset = {
-            id(prepared.tasks[task.name].dataset): (task.batch_sampler, prepared.tasks[task.name].lengths)
-            for task in config.tasks
-        }
+    def __init__(self, choices: dict[int, Any]) -> None:
+        self.choices = choices  # id(task dataset) -> the task stage's batch_sampler choice
 
     def __call__(self, dataset, **kwargs):
         from sentence_transformers.base.sampler import NoDuplicatesBatchSampler
 
-        from trainers.samplers import SAMPLERS
-
-        kind, lengths = self.by_dataset[id(dataset)]
-        if kind == "no_duplicates":
+        choice = self.choices[id(dataset)]
+        if choice == "no_duplicates":
             return NoDuplicatesBatchSampler(dataset, **kwargs)
-        return SAMPLERS[kind](dataset, lengths=lengths, **kwargs)
+        return choice(dataset, **kwargs)
 
 
 @register_stage("multitask")
@@ -134,7 +143,11 @@ class MultitaskStage(Stage):
 
     @classmethod
     def loss_name(cls, config: MultitaskConfig) -> str:
-        return " + ".join(f"{task.name}: {task.loss}" for task in config.tasks)
+        names = []
+        for j in range(len(config.tasks)):
+            task = task_config(config, j)
+            names.append(f"{task.name}: {STAGES[task.type].loss_name(task)}")
+        return " + ".join(names)
 
     @classmethod
     def loss_columns(cls, config: MultitaskConfig) -> tuple[str, ...]:
@@ -146,16 +159,23 @@ class MultitaskStage(Stage):
 
         if config.dev is not None and config.dev.evaluator not in (None, *EVALUATORS):
             yield ("dev", "evaluator"), f"unknown dev evaluator {config.dev.evaluator!r}"
-        for j, task in enumerate(config.tasks):
-            for path, problem in CustomStage.check_config(task_config(config, task)):
+        for j in range(len(config.tasks)):
+            try:
+                task = task_config(config, j)
+            except TaskProblem as exc:
+                yield ("tasks", j, *exc.path), exc.problem
+                return
+            for path, problem in STAGES[task.type].check_config(task):
                 yield ("tasks", j, *path), problem
 
-    def subtasks(self) -> dict[str, CustomStage]:
+    def subtasks(self) -> dict[str, Stage]:
+        """Each task as a stage of its type: it reads, checks, probes and builds its loss as that stage."""
         place = (*self.place, "tasks")
-        return {
-            task.name: CustomStage(task_config(self.config, task), self.index, self.ctx, (*place, j))
-            for j, task in enumerate(self.config.tasks)
-        }
+        subs = {}
+        for j in range(len(self.config.tasks)):
+            task = task_config(self.config, j)
+            subs[task.name] = STAGES[task.type](task, self.index, self.ctx, (*place, j))
+        return subs
 
     def load_data(self) -> MultitaskData:
         from datasets import DatasetDict
@@ -190,7 +210,10 @@ class MultitaskStage(Stage):
         return {name: subs[name].build_loss(model, task) for name, task in prepared.tasks.items()}
 
     def batch_sampler(self, prepared: MultitaskPrepared) -> TaskBatchSamplers:
-        return TaskBatchSamplers(self.config, prepared)
+        subs = self.subtasks()
+        return TaskBatchSamplers(
+            {id(task.dataset): subs[name].batch_sampler(task) for name, task in prepared.tasks.items()}
+        )
 
     def total_steps(self, prepared: MultitaskPrepared) -> int:
         if self.config.max_steps:
