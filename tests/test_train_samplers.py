@@ -88,7 +88,8 @@ def test_length_grouped_no_duplicates_has_no_repeat_and_little_padding(multiway)
     # every row once per epoch (short batches kept without drop_last); the order follows seed and epoch
     _, whole = make(LengthGroupedNoDuplicatesBatchSampler, drop_last=False)
     assert sorted(i for b in whole for i in b) == list(range(len(multiway)))
-    assert make(LengthGroupedNoDuplicatesBatchSampler, epoch=1)[1] == make(
-        LengthGroupedNoDuplicatesBatchSampler, epoch=1
-    )[1]
+    assert (
+        make(LengthGroupedNoDuplicatesBatchSampler, epoch=1)[1]
+        == make(LengthGroupedNoDuplicatesBatchSampler, epoch=1)[1]
+    )
     assert make(LengthGroupedNoDuplicatesBatchSampler, epoch=1)[1] != grouped
