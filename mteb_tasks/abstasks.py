@@ -159,17 +159,13 @@ class DictionaryBLI(LocalDataTask, AbsTaskRetrieval):
     test_split: ClassVar[RankRange | EveryNth]
     # 1: every target word is a candidate; n: the targets of every n-th entry (plus all gold translations)
     candidates_every: ClassVar[int] = 1
-    target_script: ClassVar[str | None] = None  # drop entries whose target has no letter of this script
     k_values = (1, 5, 10, 100, 1000)
 
     def dictionary_path(self, root: Path, subset: str) -> Path:
         return root / self.files[subset]
 
     def read_pairs(self, root: Path, subset: str) -> list[tuple[str, str]]:
-        pairs = read_dictionary(self.dictionary_path(root, subset), self.dictionary)
-        if self.target_script:
-            pairs = [(s, t) for s, t in pairs if has_script(t, self.target_script)]
-        return pairs
+        return read_dictionary(self.dictionary_path(root, subset), self.dictionary)
 
     def test_words(self, subset: str) -> tuple[set[str], set[str]]:
         """(query words, their gold translations) of `subset`'s test split: what training must leave out."""

@@ -4,10 +4,12 @@ package). Main score P@1."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from mteb.abstasks.task_metadata import TaskMetadata
 
 from corpora.heldout import MUSE_TEST, NLPC_LEXICON_TEST, OPEN_TAMIL_TEST
-from corpora.readers import MUSE_HUNALIGN, OPEN_TAMIL_FORMAT
+from corpora.readers import MUSE_HUNALIGN, OPEN_TAMIL_FORMAT, open_tamil_entries
 from mteb_tasks.abstasks import AlignedDictionaryBLI, DictionaryBLI
 
 
@@ -51,7 +53,6 @@ class OpenTamilBLI(DictionaryBLI):
     dictionary = OPEN_TAMIL_FORMAT
     test_split = OPEN_TAMIL_TEST
     candidates_every = 8
-    target_script = "TAMIL"  # ~8k entries are untranslated English copies
     metadata = TaskMetadata(
         name="OpenTamilBLI",
         description="open-tamil's English-Tamil dictionary (alphabetical, one Tamil rendering per English "
@@ -75,6 +76,12 @@ class OpenTamilBLI(DictionaryBLI):
         sample_creation="found",
         bibtex_citation="",
     )
+
+    def read_pairs(self, root: Path, subset: str) -> list[tuple[str, str]]:
+        # the entries the `opentamil` corpus format reads too (~8k untranslated English copies dropped)
+        return [
+            (source, target) for _, source, target in open_tamil_entries(self.dictionary_path(root, subset))
+        ]
 
 
 class NlpcLexiconBLI(AlignedDictionaryBLI):

@@ -81,8 +81,6 @@ class MultitaskConfig(StageConfig):
 def task_config(stage: MultitaskConfig, j: int) -> StageConfig:
     """Task `j` as the stage config of its type, sharing the multitask stage's batch size; raises
     TaskProblem (placed below the task) when it is not one."""
-    from trainers.stages.base import STAGES
-
     raw = stage.tasks[j]
     if not isinstance(raw.get("name"), str) or not raw["name"]:
         raise TaskProblem(("name",), "a task needs a 'name'")
@@ -99,9 +97,8 @@ def task_config(stage: MultitaskConfig, j: int) -> StageConfig:
         error = exc.errors()[0]
         loc = tuple(part for part in error["loc"] if not (isinstance(part, str) and part in UNION_TAGS))
         if error["type"] == "extra_forbidden":
-            problem = (
-                f"unknown key {loc[-1]!r} for a {kind} task (known: {', '.join(config_cls.model_fields)})"
-            )
+            known = ", ".join(k for k in config_cls.model_fields if k not in (*SHARED_KEYS, "type"))
+            problem = f"unknown key {loc[-1]!r} for a {kind} task (known: {known})"
         elif error["type"] == "missing":
             problem = f"missing required key {loc[-1]!r}"
         else:
@@ -189,7 +186,7 @@ class MultitaskStage(Stage):
         return MultitaskData(train, dev, dev_kind, rows, manifests, tasks=tasks)
 
     def prepare(self, model: SentenceTransformer, data: MultitaskData) -> MultitaskPrepared:
-        """Each task prepared (and probed, and memory-checked) as its custom stage; one dev evaluator."""
+        """Each task prepared (and probed, and memory-checked) as a stage of its type; one dev evaluator."""
         import numpy as np
         from datasets import DatasetDict
 
