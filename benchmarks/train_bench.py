@@ -12,16 +12,18 @@ embeddings frozen, no prompt, no dev evaluation, no checkpoint inside the timed 
 3. the achieved training FLOP/s of each against a fp32 matmul peak measured in this run, on the same threads.
 
 Timed span: `SentenceTransformerTrainer.train()` (both use it), so model loading and corpus building are
-not counted. tokens/s counts real (non-padding) tokens. FLOPs are counted analytically from those tokens:
-per transformer layer and real token 2·P (P = the layer's weight-matrix parameters: attention 4·d², FFN 2·d·f)
-plus attention 4·d·n for a sequence of n real tokens; backward = 2 × forward for every layer (all 12 layers
-are trainable, so the backward pass traverses all of them); the word-embedding lookup, layer norms, softmax
-and the loss are not counted. Checked against torch.utils.flop_counter.FlopCounterMode on one forward and
-backward pass of the default model (sequences of 12 and 42 tokens, word embeddings frozen): the formula is
-within 0.05% of the counted matmul FLOPs (the rest is the unused pooler), and backward / forward = 2.000.
-Padding tokens are work the model does but not work that was asked for, so they count as lost time, not as
-achieved FLOPs; `padded_per_real_token` (tokens the model processed per real token, from the attention masks
-of the batches actually trained on) shows how much of it each contender does.
+not counted. tokens/s counts real (non-padding) tokens. FLOPs are counted analytically: per transformer
+layer and token 2·P (P = the layer's weight-matrix parameters: attention 4·d², FFN 2·d·f) plus attention
+4·d·n for a sequence of n tokens; backward = 2 × forward for every layer (all 12 layers are trainable, so the
+backward pass traverses all of them); the word-embedding lookup, layer norms, softmax and the loss are not
+counted. Checked against torch.utils.flop_counter.FlopCounterMode on one forward and backward pass of the
+default model (sequences of 12 and 42 tokens, word embeddings frozen): the formula is within 0.05% of the
+counted matmul FLOPs (the rest is the unused pooler), and backward / forward = 2.000.
+Two counts, from the attention masks of the batches actually trained on:
+- `train_peak_fraction`: the FLOPs of the tokens the model actually processed, padding included (a batch of
+  B texts padded to n tokens is B sequences of n): how close the machine runs to its peak;
+- `useful_peak_fraction`: the FLOPs of the real tokens only, padding counted as lost time: how much of the
+  peak goes into work that was asked for. `padded_per_real_token` is the ratio of the tokens behind them.
 
 Each figure is the median of EMBEDKIT_BENCH_REPEATS (default 3) runs, embedkit and plain interleaved so both
 see the same machine load, each repeat's FLOP/s against the matmul peak measured just before it; the spread
@@ -55,21 +57,26 @@ def run() -> list[dict]:
     model_path = _default_model_path()
     real_tokens, flops = _work(model_path, pairs)
 
-    kit_s, plain_s, slow_s, peaks, kit_padding, plain_padding = [], [], [], [], 0.0, 0.0
+    kit_s, plain_s, slow_s, peaks = [], [], [], []
     with tempfile.TemporaryDirectory(prefix="train-bench-") as tmp:
         data = _write_stsb(pairs, Path(tmp) / "sts-train-bench.tsv")
         for repeat in range(repeats):
             peaks.append(_matmul_peak(device))  # each repeat against the peak measured beside it
-            seconds, kit_padding = _time_embedkit(data, Path(tmp) / f"kit-{repeat}", device)
+            seconds, kit_masks = _time_embedkit(data, Path(tmp) / f"kit-{repeat}", device)
             kit_s.append(seconds)
-            seconds, plain_padding = _time_plain(model_path, pairs, Path(tmp) / f"plain-{repeat}", device)
+            seconds, plain_masks = _time_plain(model_path, pairs, Path(tmp) / f"plain-{repeat}", device)
             plain_s.append(seconds)
             slow_s.append(_time_embedkit(data, Path(tmp) / f"before-{repeat}", device, fast_dropout=False)[0])
+    kit_padding, plain_padding = _padding(kit_masks), _padding(plain_masks)
+    # the batches are the same in every repeat (seeded): the processed FLOPs of the last one stand for all
+    kit_flops = _train_flops(model_path, [(b, n) for b, n, _ in kit_masks])
+    plain_flops = _train_flops(model_path, [(b, n) for b, n, _ in plain_masks])
 
     kit, plain, peak = statistics.median(kit_s), statistics.median(plain_s), statistics.median(peaks)
     ratios = [p / k for k, p in zip(kit_s, plain_s, strict=True)]
     dropout_ratios = [s / k for k, s in zip(kit_s, slow_s, strict=True)]
-    fractions = [flops / s / top for s, top in zip(kit_s, peaks, strict=True)]
+    fractions = [kit_flops / s / top for s, top in zip(kit_s, peaks, strict=True)]
+    useful = [flops / s / top for s, top in zip(kit_s, peaks, strict=True)]
     common = {"data": source, "pairs": len(pairs), "steps": steps, "device": device, "threads": _threads()}
     return [
         {
@@ -79,8 +86,10 @@ def run() -> list[dict]:
             "spread": _spread([real_tokens / s for s in kit_s]),
             "train_speedup_vs_plain": round(statistics.median(ratios), 3),
             "train_peak_fraction": round(statistics.median(fractions), 3),
+            "useful_peak_fraction": round(statistics.median(useful), 3),
             "padded_per_real_token": round(kit_padding, 3),
-            "achieved_gflops": round(flops / kit / 1e9, 1),
+            "achieved_gflops": round(kit_flops / kit / 1e9, 1),
+            "useful_gflops": round(flops / kit / 1e9, 1),
             "peak_gflops": round(peak / 1e9, 1),
         },
         {
@@ -89,10 +98,14 @@ def run() -> list[dict]:
             "tokens_per_s": round(real_tokens / plain),
             "spread": _spread([real_tokens / s for s in plain_s]),
             "train_peak_fraction": round(
+                statistics.median([plain_flops / s / top for s, top in zip(plain_s, peaks, strict=True)]), 3
+            ),
+            "useful_peak_fraction": round(
                 statistics.median([flops / s / top for s, top in zip(plain_s, peaks, strict=True)]), 3
             ),
             "padded_per_real_token": round(plain_padding, 3),
-            "achieved_gflops": round(flops / plain / 1e9, 1),
+            "achieved_gflops": round(plain_flops / plain / 1e9, 1),
+            "useful_gflops": round(flops / plain / 1e9, 1),
             "peak_gflops": round(peak / 1e9, 1),
         },
         {
@@ -101,7 +114,7 @@ def run() -> list[dict]:
             "tokens_per_s": round(real_tokens / statistics.median(slow_s)),
             "spread": _spread([real_tokens / s for s in slow_s]),
             "train_peak_fraction": round(
-                statistics.median([flops / s / top for s, top in zip(slow_s, peaks, strict=True)]), 3
+                statistics.median([kit_flops / s / top for s, top in zip(slow_s, peaks, strict=True)]), 3
             ),
         },
         {
@@ -113,6 +126,8 @@ def run() -> list[dict]:
             "fast_dropout_spread": _spread(dropout_ratios, digits=3),
             "train_peak_fraction": round(statistics.median(fractions), 3),
             "peak_fraction_spread": _spread(fractions, digits=3),
+            "useful_peak_fraction": round(statistics.median(useful), 3),
+            "useful_fraction_spread": _spread(useful, digits=3),
             "peak_gflops_spread": _spread([top / 1e9 for top in peaks], digits=1),
         },
     ]
@@ -132,7 +147,7 @@ def _threads() -> int:
 @contextmanager
 def _timed_train(durations: list[float], masks: list):
     """Time every SentenceTransformerTrainer.train() call made inside the block; collect into `masks` the
-    (processed tokens, real tokens) of each text column of the batches trained on."""
+    (texts, padded length, real tokens) of each text column of the batches trained on."""
     from sentence_transformers import SentenceTransformerTrainer
 
     original, original_loss = SentenceTransformerTrainer.train, SentenceTransformerTrainer.compute_loss
@@ -147,7 +162,7 @@ def _timed_train(durations: list[float], masks: list):
     def counted(self, model, inputs, *args, **kwargs):
         for key, mask in inputs.items():
             if key.endswith("attention_mask"):
-                masks.append((mask.numel(), mask.sum()))  # summed on the device: no sync per step
+                masks.append((*mask.shape, mask.sum()))  # summed on the device: no sync per step
         return original_loss(self, model, inputs, *args, **kwargs)
 
     SentenceTransformerTrainer.train = timed
@@ -196,7 +211,7 @@ def _time_embedkit(data: Path, out: Path, device: str, fast_dropout: bool = True
         code = main(["train", str(path), "--out", str(out), "--quiet"])
     if code != 0 or len(durations) != 1:
         raise RuntimeError(f"embedkit train exited {code} after {len(durations)} trainer runs")
-    return durations[0], _padding(masks)
+    return durations[0], masks
 
 
 def _time_plain(
@@ -241,12 +256,24 @@ def _time_plain(
     masks: list = []
     with _timed_train(durations, masks):
         trainer.train()
-    return durations[0], _padding(masks)
+    return durations[0], masks
 
 
 def _padding(masks: list) -> float:
     """Tokens the model processed per real token."""
-    return sum(n for n, _ in masks) / max(1, sum(int(real) for _, real in masks))
+    return sum(b * n for b, n, _ in masks) / max(1, sum(int(real) for _, _, real in masks))
+
+
+def _train_flops(model_path: Path, sequences: list[tuple[int, int]]) -> float:
+    """Training FLOPs (forward + backward) of `count` sequences of `n` tokens for each (count, n) (see the
+    module doc for the count)."""
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(model_path)
+    d, ffn, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+    per_token = 2 * (4 * d * d + 2 * d * ffn)
+    forward = sum(layers * count * (per_token * n + 4 * d * n * n) for count, n in sequences)
+    return 3.0 * forward
 
 
 def _pairs(count: int) -> tuple[list[tuple[str, str, float]], str]:
@@ -289,17 +316,13 @@ def _default_model_path() -> Path:
 
 
 def _work(model_path: Path, pairs: list[tuple[str, str, float]]) -> tuple[int, float]:
-    """Real tokens in one epoch, and the training FLOPs they cost (see the module doc)."""
-    from transformers import AutoConfig, AutoTokenizer
+    """Real tokens in one epoch, and the training FLOPs they cost (each text unpadded)."""
+    from transformers import AutoTokenizer
 
-    config = AutoConfig.from_pretrained(model_path)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
-    d, ffn, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
-    per_token = 2 * (4 * d * d + 2 * d * ffn)
     texts = [text for pair in pairs for text in pair[:2]]
     lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=MAX_SEQ)["input_ids"]]
-    forward = sum(layers * (per_token * n + 4 * d * n * n) for n in lengths)
-    return sum(lengths), 3.0 * forward
+    return sum(lengths), _train_flops(model_path, [(1, n) for n in lengths])
 
 
 def _matmul_peak(device: str) -> float:

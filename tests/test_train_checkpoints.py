@@ -1,5 +1,6 @@
 """Lean checkpoints: a checkpoint holds the trained tensors and the training state, never a frozen tensor;
-resuming from one ends with the weights of an uninterrupted run; the older ones go once a new one is whole."""
+resuming from one ends with the weights of an uninterrupted run; `keep_checkpoints` bounds how many are on
+disk while a new one is written."""
 
 from __future__ import annotations
 
@@ -91,8 +92,8 @@ def test_a_lean_folder_refuses_another_starting_model(tmp_path, tiny_model, corp
         load_lean(other, tmp_path / "run" / "checkpoints" / "01-sts" / "final")
 
 
-def test_rotation_keeps_the_older_checkpoint_until_the_new_one_is_complete(tmp_path):
-    from trainers.checkpoints import prune_checkpoints
+def test_room_for_a_new_checkpoint_keeps_only_the_newest_complete_ones(tmp_path):
+    from trainers.checkpoints import make_room
 
     required = ("trainer_state.json", "mlm_head.safetensors")
     for step, files in ((2, required), (4, required), (6, required[:1])):
@@ -100,8 +101,65 @@ def test_rotation_keeps_the_older_checkpoint_until_the_new_one_is_complete(tmp_p
         folder.mkdir()
         for name in files:
             (folder / name).write_text("{}")
-    prune_checkpoints(tmp_path, 1, required)  # checkpoint-6 is still being written (no head yet)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-4", "checkpoint-6"]
-    (tmp_path / "checkpoint-6" / "mlm_head.safetensors").write_text("{}")
-    prune_checkpoints(tmp_path, 1, required)
-    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint-6"]
+    (tmp_path / "final").mkdir()
+    make_room(tmp_path, 1, required)  # checkpoint-6 was cut off while being written (no head)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-4", "final"]
+    make_room(tmp_path, 0, required)  # keep_checkpoints 1: the old one goes before the new is written
+    assert [p.name for p in tmp_path.iterdir()] == ["final"]
+
+
+class FolderWatch:
+    """Samples the bytes under a folder after every write the Trainer makes (each save of a tensor
+    file, the optimizer, the RNG state and the trainer state), i.e. at every moment a file is whole."""
+
+    def __init__(self, folder, monkeypatch):
+        import torch
+
+        import trainers.checkpoints
+
+        self.folder, self.peak = folder, 0
+        for module, name in ((torch, "save"), (trainers.checkpoints, "save_file")):
+            original = getattr(module, name)
+
+            def watched(*args, _original=original, **kwargs):
+                result = _original(*args, **kwargs)
+                self.sample()
+                return result
+
+            monkeypatch.setattr(module, name, watched)
+
+    def sample(self) -> None:
+        if self.folder.exists():
+            self.peak = max(self.peak, folder_bytes(self.folder))
+
+
+@pytest.mark.parametrize("keep", [1, 2])
+def test_keep_checkpoints_bounds_the_folder_at_every_write(tmp_path, tiny_model, corpora, monkeypatch, keep):
+    from safetensors.torch import load_file
+
+    text = RECIPE.format(model=tiny_model, sts=corpora["sts"])
+    recipe = load_recipe(
+        recipe_file(tmp_path, text.replace("keep_checkpoints: 2", f"keep_checkpoints: {keep}"))
+    )
+    out = tmp_path / "run"
+    watch = FolderWatch(out / "checkpoints", monkeypatch)
+    train(recipe, out)
+    stage = out / "checkpoints" / "01-sts"
+    final = stage / "final"
+    tensors = final.joinpath(TENSORS_FILE).stat().st_size
+    # a checkpoint: the tensors, their two AdamW moments, and small files (scheduler, RNG, state, reference:
+    # ~21 kB here); two checkpoints are twice that
+    one_checkpoint = 3 * tensors + 60_000
+    others = folder_bytes(out / "checkpoints") - folder_bytes(stage)  # recipe.json
+    if keep == 1:
+        assert watch.peak <= one_checkpoint + others
+        assert watch.peak > 3 * tensors  # the watch saw a checkpoint whole
+        assert not list(stage.glob("checkpoint-*"))
+    else:  # the older checkpoint stays while the new one is written
+        assert watch.peak > one_checkpoint + others
+        assert [p.name for p in stage.glob("checkpoint-*")] == ["checkpoint-2"]
+    # final/ took the last checkpoint's tensor file: it holds the saved model's weights
+    expected = weights(out / "model")
+    got = {name.removeprefix("0.model."): t for name, t in load_file(str(final / TENSORS_FILE)).items()}
+    compared = [name for name in got if name in expected]
+    assert compared and all(expected[name].equal(got[name]) for name in compared)

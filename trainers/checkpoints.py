@@ -10,11 +10,14 @@ tensors; the rest (with the default CPU settings the 96M-parameter word-embeddin
                             checks that the model it is applied to is that starting model
     + the Trainer's own files (optimizer, scheduler, RNG states, trainer_state.json written last)
 
-`StageTrainer.save_model` (the public method the Trainer calls for each checkpoint) writes the tensors; on
---resume `resume_folder` makes a full checkpoint folder the Trainer can load (the starting model with the
-stored tensors, and links to the Trainer's files) outside the checkpoints folder, removed once the stage
-has trained. `CheckpointRotation` deletes the older checkpoints as soon as a new one is complete (every
-file the stage needs, the mlm head included).
+`StageTrainer.save_model` (the public method the Trainer calls first for each checkpoint) makes room and
+writes the tensors: at most `keep` checkpoints are on disk per stage, the one being written included, so
+with the default `keep` 1 the older checkpoint goes before the new one is written. A kill in that window
+leaves no checkpoint of the stage, and --resume trains the stage again from its start: the same bits,
+more time (`keep` 2 keeps a resume point through every save, at twice the disk). On --resume
+`resume_folder` makes a full checkpoint folder the Trainer can load (the starting model with the stored
+tensors, and links to the Trainer's files) outside the checkpoints folder, removed once the stage has
+trained.
 """
 
 from __future__ import annotations
@@ -33,7 +36,6 @@ from typing import TYPE_CHECKING
 import torch
 from safetensors.torch import load_file, save_file
 from sentence_transformers import SentenceTransformerTrainer
-from transformers import TrainerCallback
 
 from embedkit.atomic import atomic_file, write_text_atomic
 from embedkit.errors import UserError
@@ -87,16 +89,26 @@ def trainable_names(model: torch.nn.Module) -> set[str]:
     return {name for name, parameter in model.named_parameters() if parameter.requires_grad}
 
 
-def save_lean(model: SentenceTransformer, folder: Path, reference: FrozenReference) -> None:
-    """Write the tensors `model` changed since `reference` (and the reference itself) into `folder`."""
+def save_lean(
+    model: SentenceTransformer,
+    folder: Path,
+    reference: FrozenReference,
+    take_from: Path | None = None,
+    marker: str = "",
+) -> None:
+    """Write the tensors `model` changed since `reference` (and the reference itself) into `folder`. With
+    `take_from`, a checkpoint made complete by its `marker` file, its tensor file is moved in when it
+    holds the same tensors (see `take_tensors`) instead of writing them again."""
     folder.mkdir(parents=True, exist_ok=True)
     state = model.state_dict()
     names = reference.stored_names(model)
-    # clones: tied tensors would share storage, which safetensors refuses
-    tensors = {name: state[name].detach().cpu().clone().contiguous() for name in names}
-    with atomic_file(folder / TENSORS_FILE) as tmp:
-        save_file(tensors, str(tmp))
-    referenced = {name: d for name, d in reference.digests.items() if name not in tensors}
+    taken = take_from is not None and take_tensors(take_from, model, names, folder / TENSORS_FILE, marker)
+    if not taken:
+        # clones: tied tensors would share storage, which safetensors refuses
+        tensors = {name: state[name].detach().cpu().clone().contiguous() for name in names}
+        with atomic_file(folder / TENSORS_FILE) as tmp:
+            save_file(tensors, str(tmp))
+    referenced = {name: d for name, d in reference.digests.items() if name not in names}
     write_text_atomic(
         folder / REFERENCE_FILE, json.dumps({"source": reference.source, "tensors": referenced}, indent=1)
     )
@@ -125,8 +137,10 @@ class StageTrainer(SentenceTransformerTrainer):
     """SentenceTransformerTrainer whose checkpoints are lean (see the module doc); `save_model` called by
     users (not for a checkpoint) saves the full model as before."""
 
-    def __init__(self, *args, reference: FrozenReference, **kwargs) -> None:
-        self.reference = reference
+    def __init__(
+        self, *args, reference: FrozenReference, keep: int, required: tuple[str, ...], **kwargs
+    ) -> None:
+        self.reference, self.keep, self.required = reference, keep, required
         super().__init__(*args, **kwargs)
 
     def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
@@ -134,6 +148,7 @@ class StageTrainer(SentenceTransformerTrainer):
         if not (_internal_call and folder.name.startswith(CHECKPOINT_PREFIX)):
             return super().save_model(output_dir, _internal_call)
         if self.args.should_save:
+            make_room(folder.parent, self.keep - 1, self.required)
             save_lean(self.model, folder, self.reference)
         return None
 
@@ -170,29 +185,39 @@ def checkpoint_step(path: Path) -> int | None:
     return int(step) if path.name.startswith(CHECKPOINT_PREFIX) and step.isdigit() else None
 
 
-def prune_checkpoints(folder: Path, keep: int, required: tuple[str, ...]) -> None:
-    """Keep the newest `keep` complete checkpoints in `folder`; delete the older ones (complete or not)."""
+def make_room(folder: Path, keep: int, required: tuple[str, ...]) -> None:
+    """Before a new checkpoint is written into `folder`: keep the newest `keep` complete checkpoints (0:
+    none) and delete every other one, complete or partial."""
     found = sorted(
         (step, path)
         for path in folder.glob(f"{CHECKPOINT_PREFIX}*")
         if (step := checkpoint_step(path)) is not None
     )
-    complete = [step for step, path in found if all((path / name).exists() for name in required)]
-    if not complete:
-        return
-    kept = set(complete[-keep:])
-    for step, path in found:
-        if step not in kept and step < max(kept):
+    complete = [path for _, path in found if all((path / name).exists() for name in required)]
+    kept = set(complete[-keep:]) if keep else set()
+    for _, path in found:
+        if path not in kept:
             shutil.rmtree(path, ignore_errors=True)
 
 
-class CheckpointRotation(TrainerCallback):
-    """After each save (and after every other callback's on_save, so the checkpoint is complete), delete the
-    stage's older checkpoints: at most `keep` complete ones remain."""
+def take_tensors(
+    checkpoint: Path, model: torch.nn.Module, names: list[str], target: Path, marker: str
+) -> bool:
+    """Move `checkpoint`'s tensor file to `target` when it holds exactly `names` with `model`'s current
+    values (the stage's last step was checkpointed and nothing changed since): the final model then costs
+    no second copy on disk. `marker` (the file that makes a checkpoint complete) goes first, so a kill
+    after the move cannot leave the checkpoint looking complete. False, and nothing moved, otherwise."""
+    from safetensors import safe_open
 
-    def __init__(self, folder: Path, keep: int, required: tuple[str, ...]) -> None:
-        self.folder, self.keep, self.required = folder, keep, required
-
-    def on_save(self, args, state, control, **kwargs):
-        if args.should_save:
-            prune_checkpoints(self.folder, self.keep, self.required)
+    tensors = checkpoint / TENSORS_FILE
+    if not (checkpoint / marker).is_file() or not tensors.is_file():
+        return False
+    state = model.state_dict()
+    with safe_open(str(tensors), framework="pt") as handle:
+        if sorted(handle.keys()) != sorted(names):
+            return False
+        if not all(torch.equal(handle.get_tensor(name), state[name].detach().cpu()) for name in names):
+            return False
+    (checkpoint / marker).unlink()
+    os.replace(tensors, target)
+    return True

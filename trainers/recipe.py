@@ -200,7 +200,12 @@ class Recipe(Strict):
     trim: Trim | None = Field(
         default=None, description="trim the base model's vocabulary before the first stage"
     )
-    keep_checkpoints: int = Field(default=1, ge=1, description="checkpoints kept per stage")
+    keep_checkpoints: int = Field(
+        default=1,
+        ge=1,
+        description="checkpoints on disk per stage, the one being written included (1: the older one goes "
+        "before a new one is written; 2: a resume point through every save, twice the disk)",
+    )
     stages: list[StageConfig] = Field(min_length=1)
     search: dict[str, Any] | None = Field(
         default=None, description="read by `embedkit tune`; ignored by train"

@@ -404,7 +404,7 @@ class Stage:
     # --- 3. train: one loop for every stage type ---
 
     def train(self, model: SentenceTransformer, prepared: PreparedStage) -> StageResult:
-        from trainers.checkpoints import CheckpointRotation, FrozenReference
+        from trainers.checkpoints import FrozenReference
         from trainers.evaluators import TRAINER_METRIC
         from trainers.progress import StageProgress
 
@@ -412,12 +412,10 @@ class Stage:
         checkpoint = self.resume_checkpoint()
         label = f"stage {self.index + 1}/{len(self.ctx.recipe.stages)} {self.name}"
         progress = StageProgress(self.ctx.progress, label, TRAINER_METRIC)
-        # rotation last: it deletes the older checkpoints once every callback has written its part
-        rotation = CheckpointRotation(self.dir, self.ctx.recipe.keep_checkpoints, self.checkpoint_files)
         with self.training_parts(model, prepared, checkpoint) as parts, contextlib.closing(progress):
             # what the stage starts from, taken before a checkpoint's tensors are applied
             reference = FrozenReference.of(model, self.start_source())
-            callbacks = [*self.ctx.callbacks, *parts.callbacks, progress, rotation]
+            callbacks = [*self.ctx.callbacks, *parts.callbacks, progress]
             trainer = self.make_trainer(model, prepared, parts, callbacks, reference)
             _quiet_trainer(trainer)
             with self.resume_folder(checkpoint, model) as resume_from, self.dropout_mode(model):
@@ -515,6 +513,8 @@ class Stage:
         """The Trainer's keyword arguments; `reference`: the starting model lean checkpoints refer to."""
         return {
             "reference": reference,
+            "keep": self.ctx.recipe.keep_checkpoints,
+            "required": self.checkpoint_files,
             "model": model,
             "args": self.training_args(prepared, self.total_steps(prepared)),
             "train_dataset": prepared.dataset,
@@ -569,7 +569,7 @@ class Stage:
             eval_steps=eval_steps,
             save_strategy="steps",
             save_steps=config.save_every,
-            save_total_limit=None,  # CheckpointRotation keeps recipe.keep_checkpoints
+            save_total_limit=None,  # StageTrainer.save_model keeps recipe.keep_checkpoints
             logging_strategy="steps",
             logging_steps=max(1, min(10, total // 20)),
             report_to="none",
@@ -616,15 +616,17 @@ class Stage:
 
     def save_finished(self, model: SentenceTransformer, result: StageResult, reference) -> None:
         """final/ (lean: the tensors the stage changed, see trainers.checkpoints) and stage.json; then the
-        checkpoint of the last step, which holds the same weights, goes."""
+        last step's checkpoint goes. It holds the same tensors: its file is moved into final/
+        rather than written again, so the folder never holds the tensors twice."""
         from trainers.checkpoints import CHECKPOINT_PREFIX, save_lean
 
         if not self.ctx.is_main:
             return
+        last = self.dir / f"{CHECKPOINT_PREFIX}{result.steps}"
         with atomic_dir(self.dir / FINAL_DIR, replace=True) as tmp:
-            save_lean(model, tmp, reference)
+            save_lean(model, tmp, reference, take_from=last, marker=CHECKPOINT_STATE)
         write_text_atomic(self.dir / STAGE_FILE, json.dumps(result.__dict__, indent=2))
-        shutil.rmtree(self.dir / f"{CHECKPOINT_PREFIX}{result.steps}", ignore_errors=True)
+        shutil.rmtree(last, ignore_errors=True)
 
 
 def token_lengths(tokenizer, columns: list[list[str]], limit: int, special_tokens: bool = True) -> np.ndarray:
