@@ -16,6 +16,8 @@ import threading
 import time
 from pathlib import Path
 
+from embedkit.files import folder_bytes
+
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "indicsbert-offline.yaml"
 
 
@@ -55,17 +57,6 @@ def run() -> list[dict]:
                 "folder_after_mb": round(folder_bytes(out / "checkpoints") / 1e6, 1),
             }
         ]
-
-
-def folder_bytes(folder: Path) -> int:
-    total = 0
-    for root, _, files in os.walk(folder):
-        for name in files:
-            try:
-                total += os.stat(os.path.join(root, name)).st_size
-            except FileNotFoundError:  # deleted between the listing and the stat
-                pass
-    return total
 
 
 class FolderSampler:

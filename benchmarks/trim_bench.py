@@ -22,6 +22,7 @@ BATCH, STEPS, MAX_LENGTH, ENCODE_TEXTS = 16, 3, 64, 256
 
 
 def run() -> list[dict]:
+    from embedkit.files import folder_bytes
     from embedkit.models import load_model, resolve_model
     from embedkit.paths import shared_data_dir
     from embedkit.trim import parse_langs, trim_model
@@ -45,7 +46,7 @@ def run() -> list[dict]:
             model = load_model(str(folder), device="cpu")
             model.max_seq_length = MAX_LENGTH
             measured[name] = {
-                "folder MB": _folder_bytes(folder) / 1e6,
+                "folder MB": folder_bytes(folder) / 1e6,
                 "parameters (M)": sum(p.numel() for p in model.parameters()) / 1e6,
                 "vocabulary": len(model.tokenizer),
                 "encode texts/s": _encode_rate(model, texts[:ENCODE_TEXTS]),
@@ -75,10 +76,6 @@ def _texts(shared: Path) -> list[str]:
     files = sorted((shared / "ntrex128").glob("newstest2019-*.txt"))
     columns = [path.read_text(encoding="utf-8").splitlines()[:200] for path in files]
     return [line for row in zip(*columns, strict=True) for line in row if line.strip()]
-
-
-def _folder_bytes(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
 def _encode_rate(model, texts: list[str]) -> float:

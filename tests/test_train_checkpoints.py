@@ -10,6 +10,7 @@ import shutil
 import pytest
 from test_train_stages import build_corpora, changed, recipe_file, weights
 
+from embedkit.files import folder_bytes
 from trainers import load_recipe, train
 from trainers.checkpoints import REFERENCE_FILE, TENSORS_FILE
 
@@ -31,10 +32,6 @@ stages:
     save_every: 2
     lr: 1.0e-4
 """
-
-
-def folder_bytes(folder) -> int:
-    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
 
 
 def test_a_checkpoint_holds_no_frozen_tensor_and_resumes_bit_identically(tmp_path, tiny_model, corpora):
