@@ -5,14 +5,17 @@ Side by side in one run, on the same pairs (a seeded sample of translated STSb H
 same model (the default), batch 32, max_seq_length 128, CoSENT loss, one epoch over the sample, word
 embeddings frozen, no prompt, no dev evaluation, no checkpoint inside the timed span:
 
-1. `embedkit train` on a one-stage `sts` recipe (in-process, `embedkit.cli.main`), and the same with
-   `compute.fast_dropout: false` (the step before trainers/fast_dropout.py: `fast_dropout_speedup`);
+1. `embedkit train` on a one-stage `sts` recipe (`embedkit.cli.main`), and the same with
+   `compute.fast_dropout: false` and `compute.reuse_freed_memory: false` (the step before
+   trainers/fast_dropout.py and trainers/memory_reuse.py: `speedup_vs_before`);
 2. the script a user would write from the sentence-transformers docs: `SentenceTransformerTrainer` with
    default arguments (random batches, no length grouping) and the same frozen parameters;
 3. the achieved training FLOP/s of each against a fp32 matmul peak measured in this run, on the same threads.
 
-Timed span: `SentenceTransformerTrainer.train()` (both use it), so model loading and corpus building are
-not counted. tokens/s counts real (non-padding) tokens. FLOPs are counted analytically: per transformer
+Every timed training runs in a fresh interpreter (multiprocessing spawn), as a user's script or `embedkit
+train` would: no run inherits another's allocator state, caches or threads. Timed span:
+`SentenceTransformerTrainer.train()` (both use it), so start-up, model loading and corpus building are not
+counted. tokens/s counts real (non-padding) tokens. FLOPs are counted analytically: per transformer
 layer and token 2·P (P = the layer's weight-matrix parameters: attention 4·d², FFN 2·d·f) plus attention
 4·d·n for a sequence of n tokens; backward = 2 × forward for every layer (all 12 layers are trainable, so the
 backward pass traverses all of them); the word-embedding lookup, layer norms, softmax and the loss are not
@@ -62,11 +65,12 @@ def run() -> list[dict]:
         data = _write_stsb(pairs, Path(tmp) / "sts-train-bench.tsv")
         for repeat in range(repeats):
             peaks.append(_matmul_peak(device))  # each repeat against the peak measured beside it
-            seconds, kit_masks = _time_embedkit(data, Path(tmp) / f"kit-{repeat}", device)
+            seconds, kit_masks = _fresh(_time_embedkit, data, Path(tmp) / f"kit-{repeat}", device)
             kit_s.append(seconds)
-            seconds, plain_masks = _time_plain(model_path, pairs, Path(tmp) / f"plain-{repeat}", device)
+            plain_out = Path(tmp) / f"plain-{repeat}"
+            seconds, plain_masks = _fresh(_time_plain, model_path, pairs, plain_out, device)
             plain_s.append(seconds)
-            slow_s.append(_time_embedkit(data, Path(tmp) / f"before-{repeat}", device, fast_dropout=False)[0])
+            slow_s.append(_fresh(_time_embedkit, data, Path(tmp) / f"before-{repeat}", device, False)[0])
     kit_padding, plain_padding = _padding(kit_masks), _padding(plain_masks)
     # the batches are the same in every repeat (seeded): the processed FLOPs of the last one stand for all
     kit_flops = _train_flops(model_path, [(b, n) for b, n, _ in kit_masks])
@@ -74,7 +78,7 @@ def run() -> list[dict]:
 
     kit, plain, peak = statistics.median(kit_s), statistics.median(plain_s), statistics.median(peaks)
     ratios = [p / k for k, p in zip(kit_s, plain_s, strict=True)]
-    dropout_ratios = [s / k for k, s in zip(kit_s, slow_s, strict=True)]
+    before_ratios = [s / k for k, s in zip(kit_s, slow_s, strict=True)]
     fractions = [kit_flops / s / top for s, top in zip(kit_s, peaks, strict=True)]
     useful = [flops / s / top for s, top in zip(kit_s, peaks, strict=True)]
     common = {"data": source, "pairs": len(pairs), "steps": steps, "device": device, "threads": _threads()}
@@ -109,7 +113,7 @@ def run() -> list[dict]:
             "peak_gflops": round(peak / 1e9, 1),
         },
         {
-            "benchmark": "train: embedkit train, compute.fast_dropout false (before)",
+            "benchmark": "train: embedkit train, fast_dropout and reuse_freed_memory false (before)",
             **common,
             "tokens_per_s": round(real_tokens / statistics.median(slow_s)),
             "spread": _spread([real_tokens / s for s in slow_s]),
@@ -122,8 +126,8 @@ def run() -> list[dict]:
             **common,
             "train_speedup_vs_plain": round(statistics.median(ratios), 3),
             "speedup_spread": _spread(ratios, digits=3),
-            "fast_dropout_speedup": round(statistics.median(dropout_ratios), 3),
-            "fast_dropout_spread": _spread(dropout_ratios, digits=3),
+            "speedup_vs_before": round(statistics.median(before_ratios), 3),
+            "before_spread": _spread(before_ratios, digits=3),
             "train_peak_fraction": round(statistics.median(fractions), 3),
             "peak_fraction_spread": _spread(fractions, digits=3),
             "useful_peak_fraction": round(statistics.median(useful), 3),
@@ -142,6 +146,15 @@ def _threads() -> int:
     import torch
 
     return torch.get_num_threads()
+
+
+def _fresh(function, *args):
+    """`function(*args)` in a new interpreter (its result pickled back)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(function, *args).result()
 
 
 @contextmanager
@@ -174,7 +187,7 @@ def _timed_train(durations: list[float], masks: list):
         SentenceTransformerTrainer.compute_loss = original_loss
 
 
-def _time_embedkit(data: Path, out: Path, device: str, fast_dropout: bool = True) -> tuple[float, float]:
+def _time_embedkit(data: Path, out: Path, device: str, speedups: bool = True) -> tuple[float, list]:
     from embedkit.cli import main
 
     recipe = {
@@ -188,7 +201,8 @@ def _time_embedkit(data: Path, out: Path, device: str, fast_dropout: bool = True
             "freeze_embeddings": True,
             "mixed_precision": "auto" if device == "cuda" else "no",
             "memory_check": False,
-            "fast_dropout": fast_dropout,
+            "fast_dropout": speedups,
+            "reuse_freed_memory": speedups,
         },
         "stages": [
             {
@@ -211,12 +225,12 @@ def _time_embedkit(data: Path, out: Path, device: str, fast_dropout: bool = True
         code = main(["train", str(path), "--out", str(out), "--quiet"])
     if code != 0 or len(durations) != 1:
         raise RuntimeError(f"embedkit train exited {code} after {len(durations)} trainer runs")
-    return durations[0], masks
+    return durations[0], _counted(masks)
 
 
 def _time_plain(
     model_path: Path, pairs: list[tuple[str, str, float]], out: Path, device: str
-) -> tuple[float, float]:
+) -> tuple[float, list]:
     """The docs' recipe, written as a user would: defaults everywhere, embeddings frozen by hand."""
     import torch
     from datasets import Dataset
@@ -256,7 +270,11 @@ def _time_plain(
     masks: list = []
     with _timed_train(durations, masks):
         trainer.train()
-    return durations[0], masks
+    return durations[0], _counted(masks)
+
+
+def _counted(masks: list) -> list[tuple[int, int, int]]:
+    return [(int(b), int(n), int(real)) for b, n, real in masks]
 
 
 def _padding(masks: list) -> float:

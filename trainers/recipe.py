@@ -152,6 +152,11 @@ class Compute(Strict):
         description="on CPU, dropout from 16 random bits per element (p quantised to 1/65536) and "
         "attention without SDPA's math-path overhead: 1.12-1.21x faster steps here (docs/training-speed.md)",
     )
+    reuse_freed_memory: bool = Field(
+        default=True,
+        description="on CPU under glibc, keep freed memory in the process while a stage trains instead of "
+        "taking fresh pages from the kernel every step (trainers/memory_reuse.py)",
+    )
     memory_check: bool = Field(
         default=True, description="refuse a batch x length that cannot fit, before training"
     )

@@ -418,7 +418,7 @@ class Stage:
             callbacks = [*self.ctx.callbacks, *parts.callbacks, progress]
             trainer = self.make_trainer(model, prepared, parts, callbacks, reference)
             _quiet_trainer(trainer)
-            with self.resume_folder(checkpoint, model) as resume_from, self.dropout_mode(model):
+            with self.resume_folder(checkpoint, model) as resume_from, self.cpu_modes(model):
                 output = trainer.train(resume_from_checkpoint=resume_from)
             metrics = {"train_loss": round(float(output.training_loss), 6)}
             metrics.update(self.final_metrics(trainer, model, prepared, parts))
@@ -467,13 +467,21 @@ class Stage:
         with resume_folder(checkpoint, model, scratch) as folder:
             yield str(folder)
 
-    def dropout_mode(self, model: SentenceTransformer) -> contextlib.AbstractContextManager:
-        """compute.fast_dropout on CPU: trainers.fast_dropout for the training loop only."""
-        if self.ctx.device == "cpu" and self.ctx.recipe.compute.fast_dropout:
-            from trainers.fast_dropout import fast_cpu_dropout
+    @contextlib.contextmanager
+    def cpu_modes(self, model: SentenceTransformer) -> Iterator[None]:
+        """On CPU, for the training loop only: compute.fast_dropout (trainers.fast_dropout) and
+        compute.reuse_freed_memory (trainers.memory_reuse)."""
+        compute = self.ctx.recipe.compute
+        with contextlib.ExitStack() as stack:
+            if self.ctx.device == "cpu" and compute.fast_dropout:
+                from trainers.fast_dropout import fast_cpu_dropout
 
-            return fast_cpu_dropout(model)
-        return contextlib.nullcontext()
+                stack.enter_context(fast_cpu_dropout(model))
+            if self.ctx.device == "cpu" and compute.reuse_freed_memory:
+                from trainers.memory_reuse import reuse_freed_memory
+
+                stack.enter_context(reuse_freed_memory())
+            yield
 
     @contextlib.contextmanager
     def training_parts(
