@@ -210,21 +210,8 @@ class JointStage(MLMStage):
         config = self.config
         if config.mlm_weight == 0:
             return None
-        try:
-            return MaskedLMCollator(
-                model.tokenizer,
-                masking=config.masking,
-                ratio=config.mask_ratio,
-                entity_probs=config.entity_probs,
-                whole_word=config.whole_word,
-                max_length=model.max_seq_length or 512,
-                prompt=(self.ctx.prompt or "") if config.mlm_prompt else "",
-                pairs=config.mlm_input == "tlm",
-                seed=self.ctx.recipe.seed,
-                pad_to_max=not self.ctx.recipe.compute.dynamic_padding,
-            )
-        except ValueError as exc:
-            raise self.error(("masking",), f"the model cannot be trained with masking: {exc}") from None
+        prompt = (self.ctx.prompt or "") if config.mlm_prompt else ""
+        return self.masking_collator(model, prompt, pairs=config.mlm_input == "tlm")
 
     def build_collator(self, model: SentenceTransformer, prepared, probe: bool = False) -> JointCollator:
         return JointCollator(

@@ -139,6 +139,10 @@ class MLMStage(Stage):
         return tokens.sum(axis=1)
 
     def build_collator(self, model: SentenceTransformer, prepared, probe: bool = False) -> MaskedLMCollator:
+        return self.masking_collator(model, self.ctx.prompt or "", self.config.pairs)
+
+    def masking_collator(self, model: SentenceTransformer, prompt: str, pairs: bool) -> MaskedLMCollator:
+        """The stage's masking (`masking`, `mask_ratio`, ...) over texts that start with `prompt`."""
         config = self.config
         try:
             return MaskedLMCollator(
@@ -148,8 +152,8 @@ class MLMStage(Stage):
                 entity_probs=config.entity_probs,
                 whole_word=config.whole_word,
                 max_length=model.max_seq_length or 512,
-                prompt=self.ctx.prompt or "",
-                pairs=config.pairs,
+                prompt=prompt,
+                pairs=pairs,
                 seed=self.ctx.recipe.seed,
                 pad_to_max=not self.ctx.recipe.compute.dynamic_padding,
             )
