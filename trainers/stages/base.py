@@ -163,6 +163,11 @@ class Stage:
         return config.loss or cls.default_loss
 
     @classmethod
+    def checked_loss(cls, config: StageConfig) -> str | None:
+        """The sentence-transformers loss that check_config checks against the stage's columns."""
+        return cls.loss_name(config)
+
+    @classmethod
     def loss_columns(cls, config: StageConfig) -> tuple[str, ...]:
         return cls.columns
 
@@ -174,7 +179,7 @@ class Stage:
         if config.dev is not None and config.dev.evaluator not in (None, *EVALUATORS):
             known = ", ".join(EVALUATORS)
             yield ("dev", "evaluator"), f"unknown dev evaluator {config.dev.evaluator!r} (known: {known})"
-        name = cls.loss_name(config)
+        name = cls.checked_loss(config)
         if name is None:
             yield ("loss",), f"a {cls.type_name} stage needs a loss (a sentence-transformers loss class name)"
             return

@@ -39,7 +39,7 @@ from trainers import losses
 from trainers.mlm.collator import STATS_KEY, MaskedLMCollator
 from trainers.mlm.head import HEAD_FILE, MaskedLMLoss, build_head
 from trainers.mlm.stats import STATS_FILE, MaskingStats
-from trainers.stages.base import CHECKPOINT_STATE, register_stage
+from trainers.stages.base import CHECKPOINT_STATE, Stage, register_stage
 from trainers.stages.mlm import MLMConfig, MLMParts, MLMStage
 
 if TYPE_CHECKING:
@@ -174,26 +174,18 @@ class JointStage(MLMStage):
         )
 
     @classmethod
+    def checked_loss(cls, config: JointConfig) -> str:
+        return ranking_loss_name(config)
+
+    @classmethod
     def check_config(cls, config: JointConfig) -> Iterable[tuple[tuple, str]]:
-        name = ranking_loss_name(config)
         if not config.pairs:
             yield ("pairs",), "a joint stage trains on aligned pairs; drop 'pairs: false'"
         if config.dev is not None:
             yield ("dev",), "a joint stage has no dev evaluation; drop 'dev' (a later stage can have one)"
         if config.whole_word and config.masking == "lem":
             yield ("whole_word",), "whole_word is for masking: random; lem masks one subword per word"
-        if name not in losses.loss_names():
-            yield ("loss",), losses.unknown_loss_message(name)
-            return
-        if problem := losses.check_loss_args(name, config.loss_args):
-            yield ("loss_args",), problem
-            return
-        wanted = losses.inputs_of(name, config.loss_args)
-        if wanted is not None and not wanted.accepts(2, "none"):
-            yield (
-                ("loss",),
-                f"{name} takes {wanted.describe()}; the ranking part needs an in-batch loss on pairs",
-            )
+        yield from Stage.check_config.__func__(cls, config)  # the ranking loss against the two text columns
 
     def loss_dataset(self, train, model):
         return train.select_columns(["text", "text_pair", "spans", "spans_pair"])
