@@ -13,15 +13,17 @@ embeddings frozen, no prompt, no dev evaluation, no checkpoint inside the timed 
 3. the achieved training FLOP/s of each against a fp32 matmul peak measured in this run, on the same threads.
 
 Every timed training runs in a fresh interpreter (multiprocessing spawn), as a user's script or `embedkit
-train` would: no run inherits another's allocator state, caches or threads. Timed span:
-`SentenceTransformerTrainer.train()` (both use it), so start-up, model loading and corpus building are not
-counted. tokens/s counts real (non-padding) tokens. FLOPs are counted analytically: per transformer
-layer and token 2·P (P = the layer's weight-matrix parameters: attention 4·d², FFN 2·d·f) plus attention
-4·d·n for a sequence of n tokens; backward = 2 × forward for every layer (all 12 layers are trainable, so the
-backward pass traverses all of them); the word-embedding lookup, layer norms, softmax and the loss are not
-counted. Checked against torch.utils.flop_counter.FlopCounterMode on one forward and backward pass of the
-default model (sequences of 12 and 42 tokens, word embeddings frozen): the formula is within 0.05% of the
-counted matmul FLOPs (the rest is the unused pooler), and backward / forward = 2.000.
+train` would: no run inherits another's allocator state, caches or threads. Timed span: the training loop of
+`SentenceTransformerTrainer.train()` (both use it), from the start of its first step to the end of its last,
+optimizer steps, data loading and logging included; start-up, model loading, corpus building, the trainer's
+setup and its end-of-training save (embedkit's lean final checkpoint; the plain script saves nothing) are not
+counted. tokens/s counts real (non-padding) tokens. FLOPs are counted analytically: per transformer layer and
+token 2·P (P = the layer's weight-matrix parameters: attention 4·d², FFN 2·d·f) plus attention 4·d·n for a
+sequence of n tokens; backward = 2 × forward for every layer (all 12 layers are trainable, so the backward
+pass traverses all of them); the word-embedding lookup, layer norms, softmax and the loss are not counted.
+Checked against torch.utils.flop_counter.FlopCounterMode on one forward and backward pass of the default model
+(sequences of 12 and 42 tokens, word embeddings frozen): the formula is within 0.05% of the counted matmul
+FLOPs (the rest is the unused pooler), and backward / forward = 2.000.
 Two counts, from the attention masks of the batches actually trained on:
 - `train_peak_fraction`: the FLOPs of the tokens the model actually processed, padding included (a batch of
   B texts padded to n tokens is B sequences of n): how close the machine runs to its peak;
@@ -159,18 +161,34 @@ def _fresh(function, *args):
 
 @contextmanager
 def _timed_train(durations: list[float], masks: list):
-    """Time every SentenceTransformerTrainer.train() call made inside the block; collect into `masks` the
+    """Time the training loop of every SentenceTransformerTrainer.train() call made inside the block, from
+    the start of its first step to the end of its last (optimizer step included); collect into `masks` the
     (texts, padded length, real tokens) of each text column of the batches trained on."""
     from sentence_transformers import SentenceTransformerTrainer
+    from transformers import TrainerCallback
 
     original, original_loss = SentenceTransformerTrainer.train, SentenceTransformerTrainer.compute_loss
 
+    class StepClock(TrainerCallback):
+        first: float | None = None
+        last: float | None = None
+
+        def on_step_begin(self, args, state, control, **kwargs):
+            if self.first is None:
+                self.first = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            self.last = time.perf_counter()
+
     def timed(self, *args, **kwargs):
-        start = time.perf_counter()
+        clock = StepClock()
+        self.add_callback(clock)
         try:
             return original(self, *args, **kwargs)
         finally:
-            durations.append(time.perf_counter() - start)
+            self.remove_callback(clock)
+            if clock.first is not None and clock.last is not None:
+                durations.append(clock.last - clock.first)
 
     def counted(self, model, inputs, *args, **kwargs):
         for key, mask in inputs.items():

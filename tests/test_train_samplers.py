@@ -42,6 +42,8 @@ def test_length_grouping_cuts_padding(lengths):
     # still shuffled: consecutive batches are not in length order
     longest = [max(lengths[b]) for b in grouped]
     assert longest != sorted(longest) and longest != sorted(longest, reverse=True)
+    # the batch with the longest row comes first (the step's memory is allocated at its largest once)
+    assert longest[0] == max(lengths[i] for b in grouped for i in b) > max(longest[1:4])
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +95,6 @@ def test_length_grouped_no_duplicates_has_no_repeat_and_little_padding(multiway)
         == make(LengthGroupedNoDuplicatesBatchSampler, epoch=1)[1]
     )
     assert make(LengthGroupedNoDuplicatesBatchSampler, epoch=1)[1] != grouped
+    for epoch in (0, 1):
+        first, *rest = make(LengthGroupedNoDuplicatesBatchSampler, epoch=epoch)[1]
+        assert max(lengths[first]) == max(max(lengths[b]) for b in rest + [first])

@@ -1,7 +1,11 @@
 """Batch samplers whose order depends only on (seed, epoch), so a resumed run sees the same batches.
 
-`LengthGroupedBatchSampler` puts texts of similar length together (less padding: on CPU the cost of a
-batch follows its longest text), shuffling within mega-batches so batches stay random in content.
+`LengthGroupedBatchSampler` puts texts of similar length together (less padding: on CPU the cost of a batch
+follows its longest text), shuffling within mega-batches so batches stay random in content. The batch
+holding the longest row goes first, as in transformers' LengthGroupedSampler: the step's memory is then
+allocated at its largest once, at the start (and an out-of-memory shows at step 1), instead of growing, page
+by page, each time a longer batch than any before comes up (trainers/memory_reuse.py keeps it for the later
+steps; docs/training-speed.md).
 """
 
 from __future__ import annotations
@@ -47,8 +51,17 @@ class SeededBatchSampler(DefaultBatchSampler):
         return self.size // self.batch_size if self.drop_last else -(-self.size // self.batch_size)
 
 
+def longest_first(batches: list[list[int]], lengths: np.ndarray) -> list[list[int]]:
+    """`batches` with the one holding the longest row moved to the front, the others in their order."""
+    if not batches:
+        return batches
+    longest = max(range(len(batches)), key=lambda i: (int(lengths[batches[i]].max()), -i))
+    return [batches[longest], *batches[:longest], *batches[longest + 1 :]]
+
+
 class LengthGroupedBatchSampler(SeededBatchSampler):
-    """Random mega-batches of MEGA_BATCH batches, sorted by length inside, then batch order shuffled."""
+    """Random mega-batches of MEGA_BATCH batches, sorted by length inside, then batch order shuffled, the
+    longest batch first."""
 
     def batches(self) -> list[list[int]]:
         rng = self._rng()
@@ -64,7 +77,7 @@ class LengthGroupedBatchSampler(SeededBatchSampler):
         # keep a short last batch last, so drop_last drops the same rows as the plain sampler would
         full = [b for b in batches if len(b) == self.batch_size]
         short = [b for b in batches if len(b) < self.batch_size]
-        return [full[i] for i in rng.permutation(len(full))] + short
+        return longest_first([full[i] for i in rng.permutation(len(full))], self.lengths) + short
 
 
 class LengthGroupedNoDuplicatesBatchSampler(SeededBatchSampler):
@@ -115,7 +128,7 @@ class LengthGroupedNoDuplicatesBatchSampler(SeededBatchSampler):
             carry = [row for batch in filled if len(batch) < self.batch_size for row in batch]
             full += [batch for batch in filled if len(batch) == self.batch_size]
         short = self._fill(carry)  # each short batch still without repeats (drop_last drops them all)
-        made = [full[i] for i in rng.permutation(len(full))] + short
+        made = longest_first([full[i] for i in rng.permutation(len(full))], self.lengths) + short
         self._made = (self.epoch, made)
         return made
 
