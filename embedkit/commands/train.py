@@ -12,8 +12,8 @@ def register(sub, common) -> None:
         "train",
         parents=[common],
         help="fine-tune a sentence-embedding model from a YAML recipe",
-        description="Run the stages of a recipe (nli, sts, distill, custom, lexical, mlm) on "
-        "SentenceTransformerTrainer. "
+        description="Run the stages of a recipe (nli, sts, distill, custom, lexical, mlm, joint, "
+        "multitask) on SentenceTransformerTrainer. "
         "Writes DIR/model (a sentence-transformers folder), DIR/run.json and DIR/checkpoints/. "
         "The recipe is validated before any work starts.",
     )
