@@ -55,7 +55,7 @@ def longest_first(batches: list[list[int]], lengths: np.ndarray) -> list[list[in
     """`batches` with the one holding the longest row moved to the front, the others in their order."""
     if not batches:
         return batches
-    longest = max(range(len(batches)), key=lambda i: (int(lengths[batches[i]].max()), -i))
+    longest = int(np.argmax([lengths[batch].max() for batch in batches]))  # the first of equals
     return [batches[longest], *batches[:longest], *batches[longest + 1 :]]
 
 
