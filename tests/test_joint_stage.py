@@ -80,6 +80,48 @@ def test_both_parts_give_gradients_and_the_weight_scales_the_masked_lm_part(tiny
     torch.testing.assert_close(two["head.bias"], 2 * one["head.bias"], rtol=1e-4, atol=1e-8)
 
 
+def test_the_anchor_is_zero_at_the_start_and_pulls_a_moved_model_back(tiny_model):
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.losses import MultipleNegativesSymmetricRankingLoss
+
+    from trainers.stages.joint import with_anchor_targets
+
+    model = SentenceTransformer(str(tiny_model), device="cpu")
+    rows = Dataset.from_list(
+        [
+            {"text": EN, "spans": [], "text_pair": SI, "spans_pair": []},
+            {"text": TA, "spans": [], "text_pair": EN, "spans_pair": []},
+        ]
+    )
+    rows = with_anchor_targets(rows, model, "query: ")
+    model.eval()  # no dropout: the model's embeddings now are the targets' (up to padding)
+    batch = JointCollator(model.preprocess, "query: ", None)(list(rows))
+    from sentence_transformers import SentenceTransformerTrainer
+
+    features, _ = SentenceTransformerTrainer.collect_features(None, batch)
+    assert features[0]["anchor"].shape == (2, model.get_sentence_embedding_dimension())
+    # the same English text has the same target in either column
+    torch.testing.assert_close(features[0]["anchor"][0], features[1]["anchor"][1])
+    loss = RankingWithMaskedLM(MultipleNegativesSymmetricRankingLoss(model), None, 0.0, anchor_weight=2.0)
+    start = loss(features, None)
+    assert float(start["anchor"]) == pytest.approx(0.0, abs=1e-8)
+    texts = [{k: v for k, v in column.items() if k != "anchor"} for column in features]
+    ranking_alone = float(MultipleNegativesSymmetricRankingLoss(model)(texts, None))
+    assert float(start["ranking"]) == pytest.approx(ranking_alone, rel=1e-5)
+
+    layer = model[0].auto_model.encoder.layer[0].attention.self.query.weight
+    displacement = 0.05 * torch.randn_like(layer)
+    with torch.no_grad():
+        layer.add_(displacement)
+    model.zero_grad(set_to_none=True)
+    moved = loss(features, None)
+    assert float(moved["anchor"]) > 0
+    moved["anchor"].backward()
+    # the anchor's gradient points along the displacement: a step down it moves the layer back
+    assert float((layer.grad * displacement).sum()) > 0
+
+
 def test_tlm_input_is_one_sequence_per_pair(tiny_model):
     from sentence_transformers import SentenceTransformer
 
@@ -94,8 +136,8 @@ def test_tlm_input_is_one_sequence_per_pair(tiny_model):
     assert features[2]["input_ids"][0, 1 : 1 + len(prompt)].tolist() != prompt
 
 
-@pytest.mark.parametrize("weight", [0.2, 0.0])
-def test_joint_stage_trains_and_saves_a_plain_encoder(tmp_path, tiny_model, corpora, weight):  # noqa: F811
+@pytest.mark.parametrize(("weight", "anchor"), [(0.2, 0.0), (0.0, 0.0), (0.2, 1.0)])
+def test_joint_stage_trains_and_saves_a_plain_encoder(tmp_path, tiny_model, corpora, weight, anchor):  # noqa: F811
     from sentence_transformers import SentenceTransformer
 
     recipe = recipe_file(
@@ -104,14 +146,27 @@ def test_joint_stage_trains_and_saves_a_plain_encoder(tmp_path, tiny_model, corp
         f"""\
         - {{type: joint, name: joint, train: {corpora["tagged"]}, masking: lem, mlm_weight: {weight},
             mlm_schedule: linear_decay, batch_sampler: length, batch_size: 4, max_steps: 3, lr: 1.0e-3,
-            head_lr: 1.0e-2}}
+            head_lr: 1.0e-2, anchor_weight: {anchor}}}
         """,
     )
+    from transformers import TrainerCallback
+
+    logged: list[dict] = []
+
+    class Logged(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            logged.append(dict(logs or {}))
+
     out = tmp_path / "run"
-    model_dir = train(load_recipe(recipe), out)
+    model_dir = train(load_recipe(recipe), out, callbacks=[Logged()])
     (stage,) = json.loads((out / "run.json").read_text())["stages"]
     assert stage["type"] == "joint" and stage["steps"] == 3
     stage_dir = out / "checkpoints" / "01-joint"
+    assert stage["loss"].endswith(" + 1·anchor") == bool(anchor)
+    steps = [entry for entry in logged if "ranking" in entry]
+    assert steps and all(("anchor" in entry) == bool(anchor) for entry in steps)
+    if anchor:  # dropout and the steps move the embeddings off the starting model's
+        assert all(entry["anchor"] > 0 for entry in steps)
     if weight:
         assert stage["loss"].startswith("MultipleNegativesSymmetricRankingLoss + 0.2·MaskedLMLoss (lem")
         assert stage["metrics"]["entity_mask_in_span_ratio"] == 1.0

@@ -3,7 +3,7 @@
 Masked-LM training alone pulls a contrastive sentence encoder away from its sentence space (the `mlm` stage
 lowers FLORES, STS and BLI on the default model, docs/lem.md). Here each step's loss is
 
-    ranking(text, text_pair) + w(t) · masked_lm(masked texts)
+    ranking(text, text_pair) + w(t) · masked_lm(masked texts) + a · anchor(text, text_pair)
 
 on one batch of aligned pairs: the ranking loss (MultipleNegativesSymmetricRankingLoss by default, or any
 in-batch loss on two text columns) keeps translations together, while the masked-LM part (`masking: lem` or
@@ -17,6 +17,11 @@ corpus built from line-aligned files, rows paired by their `pair` id.
 - `mlm_weight` (w) and `mlm_schedule`: constant, or linear_decay from w at the first step to 0 at the last.
   `mlm_weight: 0` trains the ranking loss alone on the same batches (no masked-LM forward): the baseline
   a joint run is compared with.
+- `anchor_weight` (a): the squared distance of each ranking text's embedding to the stage's starting
+  model's embedding of the same text, summed over the two columns. The starting model encodes every
+  training text once, before training (`anchor_text`, `anchor_pair` columns; a resumed run encodes them
+  again, the same model on the same texts). It keeps the sentence space near where it was, which ranking
+  alone lets drift (short STS falls, docs/results.md#joint-lem-and-ranking).
 
 The masked-LM head is trained with the stage and kept in the stage folder (`mlm_head.safetensors`, as the
 `mlm` stage does); the saved model is the plain sentence-transformers encoder. The step's two parts are
@@ -30,6 +35,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 import torch
 from pydantic import Field
 from torch import nn
@@ -66,16 +72,49 @@ class JointConfig(MLMConfig):
     mlm_prompt: bool = Field(
         default=False, description="the masked sequences carry the training prompt (never masked)"
     )
+    anchor_weight: float = Field(
+        default=0.0,
+        ge=0,
+        description="weight of the squared distance of each ranking text's embedding to the stage's "
+        "starting model's (0: no anchor)",
+    )
 
 
 def ranking_loss_name(config: JointConfig) -> str:
     return config.loss or DEFAULT_RANKING
 
 
+ANCHOR_COLUMNS = ("anchor_text", "anchor_pair")  # the starting model's embeddings of text, text_pair
+ANCHOR_KEY = "anchor"  # each ranking column's feature key for them (source_anchor, target_anchor)
+
+
+def anchor_distance(embeddings: Sequence[torch.Tensor], targets: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Squared distance of each embedding to its target, averaged over the batch, summed over columns."""
+    return sum(((e - t) ** 2).sum(dim=-1).mean() for e, t in zip(embeddings, targets, strict=True))
+
+
+def with_anchor_targets(dataset, model: SentenceTransformer, prompt: str):
+    """`dataset` with the model's embedding of each `prompt + text` and `prompt + text_pair` (eval mode)."""
+    import numpy as np
+
+    texts = sorted(set(dataset["text"]) | set(dataset["text_pair"]))
+    logger.info(f"anchor: the starting model encodes {len(texts)} training texts")
+    embeddings = model.encode(
+        [prompt + text for text in texts], prompt="", batch_size=64, convert_to_numpy=True
+    ).astype(np.float32)
+    row_of = {text: i for i, text in enumerate(texts)}
+    for name, column in zip(ANCHOR_COLUMNS, ("text", "text_pair"), strict=True):
+        rows = embeddings[np.array([row_of[text] for text in dataset[column]])]
+        dataset = dataset.add_column(name, list(rows))
+    return dataset
+
+
 class RankingWithMaskedLM(nn.Module):
-    """`ranking(features[0], features[1]) + weight · masked_lm(features[2], labels)`; the weight is
+    """`ranking(features[0], features[1]) + weight · masked_lm(features[2], labels)
+    + anchor_weight · anchor_distance(features[:2], their `anchor` targets)`; the masked-LM weight is
     `weight × schedule(progress)`, progress (0 at the first step, 1 at the last) set by JointSchedule.
-    Returns the two parts as a dict, which the Trainer sums and logs one by one."""
+    Returns the parts as a dict, which the Trainer sums and logs one by one. With an anchor the ranking
+    texts are embedded once, for both terms."""
 
     def __init__(
         self,
@@ -83,11 +122,13 @@ class RankingWithMaskedLM(nn.Module):
         masked_lm: MaskedLMLoss | None,
         weight: float,
         schedule: Literal["constant", "linear_decay"] = "constant",
+        anchor_weight: float = 0.0,
     ) -> None:
         super().__init__()
         self.ranking, self.masked_lm = ranking, masked_lm
         self.model = ranking.model
         self.weight, self.schedule, self.progress = weight, schedule, 0.0
+        self.anchor_weight = anchor_weight
 
     def current_weight(self) -> float:
         if self.schedule == "linear_decay":
@@ -97,7 +138,16 @@ class RankingWithMaskedLM(nn.Module):
     def forward(
         self, features: list[dict[str, torch.Tensor]], labels: torch.Tensor | None
     ) -> dict[str, torch.Tensor]:
-        parts = {"ranking": self.ranking(features[:2], None)}
+        texts = [{k: v for k, v in column.items() if k != ANCHOR_KEY} for column in features[:2]]
+        if self.anchor_weight == 0:
+            parts = {"ranking": self.ranking(texts, None)}
+        else:
+            embeddings = [self.model(column)["sentence_embedding"] for column in texts]
+            targets = [column[ANCHOR_KEY] for column in features[:2]]
+            parts = {
+                "ranking": self.ranking.compute_loss_from_embeddings(embeddings, None),
+                "anchor": self.anchor_weight * anchor_distance(embeddings, targets),
+            }
         if self.masked_lm is not None:
             parts["masked_lm"] = self.current_weight() * self.masked_lm(features[2:3], labels)
         return parts
@@ -115,8 +165,9 @@ class JointSchedule(TrainerCallback):
 
 class JointCollator:
     """Rows {text, spans, text_pair, spans_pair} -> the two texts as ranking features (`source_`,
-    `target_`, prompt prepended) and, with a masked-LM part, the masked sequences (`masked_`), their
-    labels (`label`) and masking counts."""
+    `target_`, prompt prepended), their anchor targets where the rows have them (`source_anchor`,
+    `target_anchor`) and, with a masked-LM part, the masked sequences (`masked_`), their labels (`label`)
+    and masking counts."""
 
     valid_label_columns = ["label"]
 
@@ -130,6 +181,9 @@ class JointCollator:
         for prefix, column in (("source_", "text"), ("target_", "text_pair")):
             features = self.preprocess([self.prompt + row[column] for row in rows])
             batch.update({prefix + key: value for key, value in features.items()})
+        for prefix, column in (("source_", ANCHOR_COLUMNS[0]), ("target_", ANCHOR_COLUMNS[1])):
+            if column in rows[0]:
+                batch[prefix + ANCHOR_KEY] = torch.tensor(np.stack([row[column] for row in rows]))
         if self.masked is None:
             return batch
         if self.monolingual:
@@ -166,12 +220,12 @@ class JointStage(MLMStage):
     @classmethod
     def loss_name(cls, config: JointConfig) -> str:
         ranking = ranking_loss_name(config)
+        anchor = f" + {config.anchor_weight:g}·anchor" if config.anchor_weight > 0 else ""
         if config.mlm_weight == 0:
-            return ranking
+            return ranking + anchor
         schedule = "" if config.mlm_schedule == "constant" else f", {config.mlm_schedule}"
-        return (
-            f"{ranking} + {config.mlm_weight:g}·MaskedLMLoss ({config.masking}, {config.mlm_input}{schedule})"
-        )
+        masked = f"{config.mlm_weight:g}·MaskedLMLoss ({config.masking}, {config.mlm_input}{schedule})"
+        return f"{ranking} + {masked}{anchor}"
 
     @classmethod
     def checked_loss(cls, config: JointConfig) -> str:
@@ -185,10 +239,25 @@ class JointStage(MLMStage):
             yield ("dev",), "a joint stage has no dev evaluation; drop 'dev' (a later stage can have one)"
         if config.whole_word and config.masking == "lem":
             yield ("whole_word",), "whole_word is for masking: random; lem masks one subword per word"
+        if config.anchor_weight > 0:
+            from sentence_transformers.sentence_transformer import losses as st_losses
+
+            loss_class = getattr(st_losses, ranking_loss_name(config), None)
+            if loss_class is not None and not hasattr(loss_class, "compute_loss_from_embeddings"):
+                yield (
+                    ("anchor_weight",),
+                    (
+                        f"{ranking_loss_name(config)} cannot take precomputed embeddings, which the anchor "
+                        "needs; use MultipleNegativesSymmetricRankingLoss or MultipleNegativesRankingLoss"
+                    ),
+                )
         yield from Stage.check_config.__func__(cls, config)  # the ranking loss against the two text columns
 
     def loss_dataset(self, train, model):
-        return train.select_columns(["text", "text_pair", "spans", "spans_pair"])
+        dataset = train.select_columns(["text", "text_pair", "spans", "spans_pair"])
+        if self.config.anchor_weight == 0:
+            return dataset
+        return with_anchor_targets(dataset, model, self.ctx.prompt or "")
 
     def length_texts(self, dataset) -> list[list[str]]:
         prompt = self.ctx.prompt or ""
@@ -217,7 +286,9 @@ class JointStage(MLMStage):
         config = self.config
         ranking = losses.build_loss(ranking_loss_name(config), model, config.loss_args)
         masked_lm = MaskedLMLoss(model, head) if head is not None else None
-        return RankingWithMaskedLM(ranking, masked_lm, config.mlm_weight, config.mlm_schedule)
+        return RankingWithMaskedLM(
+            ranking, masked_lm, config.mlm_weight, config.mlm_schedule, config.anchor_weight
+        )
 
     def build_loss(self, model: SentenceTransformer, prepared) -> RankingWithMaskedLM:
         """The probe's loss: a fresh head (training starts from `head_source`, see training_parts)."""
