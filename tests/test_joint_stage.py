@@ -223,6 +223,7 @@ def test_the_joint_recipes_differ_only_in_the_masked_lm_part():
         "warmup",
         "max_rows",
         "mlm_input",
+        "anchor_weight",
     )
     for stage in stages[1:]:
         assert all(getattr(stage, key) == getattr(stages[0], key) for key in same)
