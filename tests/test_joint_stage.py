@@ -181,6 +181,23 @@ def test_joint_stage_trains_and_saves_a_plain_encoder(tmp_path, tiny_model, corp
     assert not any(k.startswith(("head", "cls", "lm_head")) for k in model.state_dict())
 
 
+def test_a_stage_with_no_full_batch_stops_instead_of_training_0_steps(tmp_path, tiny_model, corpora):  # noqa: F811
+    # every row of the corpus holds the same three texts, so no two rows may share a batch
+    recipe = recipe_file(
+        tmp_path,
+        tiny_model,
+        f"- {{type: joint, name: joint, train: {corpora['tagged']}, batch_size: 4, max_steps: 3}}\n",
+    )
+    out = tmp_path / "run"
+    with pytest.raises(
+        InputError,
+        match=r"recipe.yaml:\d+.*stages\[0\]\.batch_size: the 36 training rows make no "
+        r"full batch of 4 with batch_sampler length_no_duplicates \(no text twice",
+    ):
+        train(load_recipe(recipe), out)
+    assert not (out / "model").exists()
+
+
 @pytest.mark.parametrize(
     ("stage", "message"),
     [
@@ -228,6 +245,7 @@ def test_the_joint_recipes_differ_only_in_the_masked_lm_part():
     for stage in stages[1:]:
         assert all(getattr(stage, key) == getattr(stages[0], key) for key in same)
     assert lem.compute == mlm.compute == ranking.compute == sequential.compute
+    assert lem.trim == mlm.trim == ranking.trim == sequential.trim
     # the sequential variant starts with lem-si-ta-en's two stages as they are
     alone = load_recipe(root / "lem-si-ta-en.yaml")
     assert sequential.stages[:2] == alone.stages

@@ -396,6 +396,17 @@ class Stage:
                 "(e.g. CachedMultipleNegativesRankingLoss) whose memory does not grow with the batch",
             )
 
+    def no_batch_error(self, prepared: PreparedStage) -> Exception:
+        """The sampler makes no full batch (a last short one is dropped): the Trainer would run 0 steps."""
+        sampler = self.sampler_choice()
+        repeats = " (no text twice in a batch)" if sampler.endswith("no_duplicates") else ""
+        return self.error(
+            ("batch_size",),
+            f"the {len(prepared.dataset)} training rows make no full batch of {self.config.batch_size} "
+            f"with batch_sampler {sampler}{repeats}, so the stage would train 0 steps",
+            "lower batch_size or add training rows",
+        )
+
     def per_device_batch(self) -> int:
         world = self.ctx.world_size
         if self.config.batch_size % world:
@@ -422,6 +433,8 @@ class Stage:
             reference = FrozenReference.of(model, self.start_source())
             callbacks = [*self.ctx.callbacks, *parts.callbacks, progress]
             trainer = self.make_trainer(model, prepared, parts, callbacks, reference)
+            if len(trainer.get_train_dataloader()) == 0:
+                raise self.no_batch_error(prepared)
             _quiet_trainer(trainer)
             with self.resume_folder(checkpoint, model) as resume_from, self.cpu_modes(model):
                 output = trainer.train(resume_from_checkpoint=resume_from)
@@ -543,16 +556,21 @@ class Stage:
         per_epoch = len(prepared.dataset) // self.config.batch_size  # the last short batch is dropped
         return max(1, math.ceil(per_epoch * self.config.epochs))
 
-    def batch_sampler(self, prepared: PreparedStage):
-        import functools
-
-        from trainers.samplers import SAMPLERS
-
+    def sampler_choice(self) -> str:
+        """The recipe's `batch_sampler`, with `auto` resolved for this stage type."""
         choice = self.config.batch_sampler
         if choice == "auto":
             choice = self.default_sampler
             if choice == "length" and not self.ctx.recipe.compute.group_by_length:
                 choice = "random"
+        return choice
+
+    def batch_sampler(self, prepared: PreparedStage):
+        import functools
+
+        from trainers.samplers import SAMPLERS
+
+        choice = self.sampler_choice()
         if choice == "no_duplicates":
             return "no_duplicates"
         return functools.partial(SAMPLERS[choice], lengths=prepared.lengths)
