@@ -11,6 +11,7 @@ import pytest
 from embedkit.cli import main
 from embedkit.errors import InputError
 from trainers import load_recipe, train
+from trainers.checkpoints import load_lean
 
 # --- corpus folders in the contract layout, from real rows of ../shared/data -----------------------
 
@@ -166,6 +167,61 @@ def test_two_steps_of_each_stage_type(stage, tmp_path, tiny_model, corpora, caps
     config = json.loads((out / "model" / "config_sentence_transformers.json").read_text())
     assert run["prompt"] == "query: " == config["prompts"][config["default_prompt_name"]]
     assert (out / "checkpoints" / f"01-{stage}" / "final" / "trainable.safetensors").exists()
+
+
+INTERPOLATED = """\
+base_model: {model}
+stages:
+  - {{type: sts, name: first, train: {sts}, batch_size: 8, max_steps: 2, lr: 2.0e-3}}
+  - type: sts
+    name: second
+    train: {sts}
+    dev: {dev}
+    batch_size: 8
+    max_steps: 3
+    eval_every: 3
+    lr: 2.0e-3
+"""
+
+
+@pytest.mark.parametrize("toward", ["start", "base"])
+def test_interpolate_moves_the_trained_weights_back_toward_the_start_or_the_base(
+    toward, tmp_path, tiny_model, corpora
+):
+    """`interpolate: {toward, keep: w}` ends the stage at w x (its start | the base) + (1 - w) x what the same
+    run trains without it, and the stage's dev score is that model's, not the last step's before it."""
+    import torch
+    from datasets import load_from_disk
+    from sentence_transformers import SentenceTransformer
+
+    from trainers.evaluators import MeanEvaluator, build_dev_evaluators
+
+    text = INTERPOLATED.format(model=tiny_model, sts=corpora["sts"], dev=corpora["sts-dev"])
+    runs = {}
+    for name, extra in {"plain": "", "kept": f"    interpolate: {{toward: {toward}, keep: 0.25}}\n"}.items():
+        (tmp_path / name).mkdir()
+        runs[name] = train(load_recipe(recipe_file(tmp_path / name, text + extra)), tmp_path / name / "run")
+    plain, kept = weights(runs["plain"]), weights(runs["kept"])
+    base = weights(tiny_model)
+    if toward == "start":  # the base with the first stage's lean final applied
+        first = SentenceTransformer(str(tiny_model), device="cpu")
+        load_lean(first, tmp_path / "plain" / "run" / "checkpoints" / "01-first" / "final")
+        first.save(str(tmp_path / "first"))
+        reference = weights(tmp_path / "first")
+    else:
+        reference = base
+    assert any("encoder.layer" in name for name in changed(reference, plain))
+    for name in base:
+        torch.testing.assert_close(kept[name], 0.25 * reference[name] + 0.75 * plain[name])
+
+    evaluator = MeanEvaluator(build_dev_evaluators(load_from_disk(str(corpora["sts-dev"])), "sts", None))
+    recorded = {}
+    for name, model_dir in runs.items():
+        run = json.loads((model_dir.parent / "run.json").read_text())
+        recorded[name] = run["stages"][1]["metrics"]["dev_score"]
+        scored = evaluator(SentenceTransformer(str(model_dir), device="cpu"))["dev_score"]
+        assert recorded[name] == pytest.approx(scored, abs=1e-6)
+    assert recorded["kept"] != recorded["plain"]
 
 
 def test_training_applies_the_prompt_and_stage_outputs_chain(tmp_path, tiny_model, corpora):

@@ -84,6 +84,15 @@ class DevSpec(Strict):
         return self
 
 
+class Interpolate(Strict):
+    """After a stage's last step: weights = keep x `toward` + (1 - keep) x the trained ones (WiSE-FT)."""
+
+    toward: Literal["start", "base"] = Field(
+        description="start: the stage's starting model; base: the run's base model (trimmed, with trim:)"
+    )
+    keep: float = Field(gt=0, lt=1, description="the share of `toward` in the final weights")
+
+
 class StageConfig(Strict):
     """Fields every stage has. A stage type adds its own by subclassing this as its ``Config``."""
 
@@ -113,6 +122,11 @@ class StageConfig(Strict):
     )
     eval_every: float | int = Field(default=0.25, gt=0, description="steps (int) or share of the stage (0-1)")
     save_every: int = Field(default=100, ge=1, description="checkpoint every N steps (resume point)")
+    interpolate: Interpolate | None = Field(
+        default=None,
+        description="after the last step, move the trained weights back toward the stage's start or the "
+        "run's base model (WiSE-FT)",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -49,7 +49,7 @@ from trainers.data import (
     sample_per_language,
     sample_rows,
 )
-from trainers.recipe import StageConfig
+from trainers.recipe import Interpolate, StageConfig
 
 if TYPE_CHECKING:
     import numpy as np
@@ -423,6 +423,7 @@ class Stage:
         from trainers.checkpoints import FrozenReference
         from trainers.evaluators import TRAINER_METRIC
         from trainers.progress import StageProgress
+        from trainers.weight_averaging import trainable_copy
 
         started = time.time()
         checkpoint = self.resume_checkpoint()
@@ -431,6 +432,8 @@ class Stage:
         with self.training_parts(model, prepared, checkpoint) as parts, contextlib.closing(progress):
             # what the stage starts from, taken before a checkpoint's tensors are applied
             reference = FrozenReference.of(model, self.start_source())
+            interpolate = self.config.interpolate
+            start = trainable_copy(model) if interpolate and interpolate.toward == "start" else None
             callbacks = [*self.ctx.callbacks, *parts.callbacks, progress]
             trainer = self.make_trainer(model, prepared, parts, callbacks, reference)
             if len(trainer.get_train_dataloader()) == 0:
@@ -438,6 +441,8 @@ class Stage:
             _quiet_trainer(trainer)
             with self.resume_folder(checkpoint, model) as resume_from, self.cpu_modes(model):
                 output = trainer.train(resume_from_checkpoint=resume_from)
+            if interpolate:
+                self.interpolate(model, interpolate, start)
             metrics = {"train_loss": round(float(output.training_loss), 6)}
             metrics.update(self.final_metrics(trainer, model, prepared, parts))
             result = StageResult(
@@ -455,6 +460,19 @@ class Stage:
                 self.after_training(parts)
         self.save_finished(model, result, reference)
         return result
+
+    def interpolate(self, model: SentenceTransformer, how: Interpolate, start: dict | None) -> None:
+        """`interpolate:` after the last step: mix `how.keep` of the start (copied before training) or of
+        the run's base model into the trained weights."""
+        from embedkit.models import load_model, resolve_model
+        from trainers.weight_averaging import keep_share
+
+        if how.toward == "base":
+            trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+            base = load_model(str(resolve_model(self.ctx.recipe.base_model)), device="cpu")
+            start = {name: p.detach() for name, p in base.named_parameters() if name in trainable}
+        keep_share(model, start, how.keep)
+        logger.info(f"stage {self.name}: kept {how.keep:g} of the {how.toward} model's weights")
 
     def resume_checkpoint(self) -> Path | None:
         """With --resume, the newest complete checkpoint of this stage (partial ones are removed)."""
@@ -616,11 +634,12 @@ class Stage:
     def final_metrics(
         self, trainer, model, prepared: PreparedStage, parts: TrainingParts
     ) -> dict[str, float]:
-        """The dev metrics at the last step (from the last evaluation when it ran there)."""
+        """The dev metrics of the stage's final weights (from the last evaluation when it ran at the last
+        step and `interpolate` did not change the weights after it)."""
         if prepared.evaluator is None:
             return {}
         last = [log for log in trainer.state.log_history if "eval_dev_score" in log]
-        if last and last[-1].get("step") == trainer.state.global_step:
+        if last and last[-1].get("step") == trainer.state.global_step and not self.config.interpolate:
             found = last[-1]
         else:
             found = {f"eval_{k}": v for k, v in prepared.evaluator(model).items()}
