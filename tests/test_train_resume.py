@@ -36,7 +36,7 @@ stages:
     save_every: 4
     eval_every: 8
     lr: 1.0e-4
-    interpolate: {toward: start, keep: 0.3}  # the start is kept through the kill
+    interpolate: {{toward: start, keep: 0.3}}  # the start is kept through the kill
 """
 
 
