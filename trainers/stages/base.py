@@ -465,10 +465,11 @@ class Stage:
         """`interpolate:` after the last step: mix `how.keep` of the start (copied before training) or of
         the run's base model into the trained weights."""
         from embedkit.models import load_model, resolve_model
+        from trainers.checkpoints import trainable_names
         from trainers.weight_averaging import keep_share
 
         if how.toward == "base":
-            trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+            trainable = trainable_names(model)
             base = load_model(str(resolve_model(self.ctx.recipe.base_model)), device="cpu")
             start = {name: p.detach() for name, p in base.named_parameters() if name in trainable}
         keep_share(model, start, how.keep)
