@@ -13,7 +13,7 @@ import sys
 import traceback
 
 from embedkit import __version__
-from embedkit.console import console, setup_logging
+from embedkit.console import console, print_error, setup_logging
 from embedkit.errors import EmbedkitError
 
 COMMANDS = ["model", "encode", "corpus", "train", "eval", "publish", "tune", "trim"]
@@ -22,7 +22,7 @@ COMMANDS = ["model", "encode", "corpus", "train", "eval", "publish", "tune", "tr
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # bad usage: exit 2 with one line
         self.print_usage(sys.stderr)
-        console.print(f"[red]error:[/red] {message}")
+        print_error(message)
         sys.exit(2)
 
 
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     except EmbedkitError as exc:
         if getattr(args, "debug", False):
             traceback.print_exc()
-        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        print_error(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
         console.print("[red]interrupted[/red]")
@@ -76,11 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # unexpected: one line unless --debug
         if getattr(args, "debug", False):
             traceback.print_exc()
-        console.print(
-            f"[red]error:[/red] {type(exc).__name__}: {exc} (run with --debug for the traceback)",
-            highlight=False,
-            soft_wrap=True,
-        )
+        print_error(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)")
         return 1
 
 

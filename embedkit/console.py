@@ -35,7 +35,12 @@ def is_quiet() -> bool:
 
 def info(message: str) -> None:
     if not _quiet:
-        console.print(message, soft_wrap=True, highlight=False)
+        console.print(Text(message), soft_wrap=True, highlight=False)
+
+
+def print_error(message: str) -> None:
+    """One red `error:` line; the message is printed as is (a path or a library's text may hold `[...]`)."""
+    console.print(Text("error: ", style="red") + Text(message), soft_wrap=True, highlight=False)
 
 
 def progress(*extra_columns) -> Progress:

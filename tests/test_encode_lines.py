@@ -86,3 +86,14 @@ def test_unwritable_output_is_refused_before_loading_the_model(tmp_path, read_on
     assert main(["encode", str(tmp_path / "no-such-model"), "-i", str(source), "-o", str(target)]) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert "cannot write in" in err and "no-such-model" not in err
+
+
+def test_an_error_naming_a_path_with_brackets_prints_it_verbatim(tiny_model, tmp_path, capsys):
+    # Paths and library messages (gloo's "[/__w/.../pair.cc:553]") look like rich markup; printing them as
+    # markup crashed the error report itself.
+    folder = tmp_path / "[/red]runs[bold]"
+    folder.mkdir(parents=True)
+    source = folder / "in.txt"
+    source.write_bytes(b"one\ntw\x00o\n")
+    assert main(["encode", str(tiny_model), "-i", str(source), "-o", str(tmp_path / "e.npy")]) == 2
+    assert f"{source}:2: NUL byte" in " ".join(capsys.readouterr().err.split())

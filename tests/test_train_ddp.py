@@ -44,7 +44,9 @@ def test_two_process_cpu_ddp_run(tmp_path, tiny_model, corpora):
         "-q",
     ]
     done = subprocess.run(command, env={**os.environ, "HF_HUB_OFFLINE": "1"}, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-3000:]
+    # each rank's own error line first: the tail alone showed only the rank that died second
+    errors = [line for line in done.stderr.splitlines() if "error" in line.lower()][:30]
+    assert done.returncode == 0, "\n".join(errors) + "\n...\n" + done.stderr[-3000:]
     assert done.stdout.strip() == str(out / "model")  # reported once, by the first process
 
     run = json.loads((out / "run.json").read_text())
